@@ -1,0 +1,15 @@
+"""mmseg_contrafusion: contrastive CNN-transformer fusion for MMSegmentation.
+
+Importing the package (``custom_imports = dict(imports=['mmseg_contrafusion'])``
+in a config) applies the stack fixes in :mod:`mmseg_contrafusion.compat` and
+registers every model, loss, dataset and hook into mmseg's registries.
+"""
+from . import compat
+
+compat.apply()
+
+from .datasets import *  # noqa: E402,F401,F403
+from .engine import *  # noqa: E402,F401,F403
+from .models import *  # noqa: E402,F401,F403
+
+__version__ = '0.1.0'

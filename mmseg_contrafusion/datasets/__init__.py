@@ -1,0 +1,3 @@
+from .checked_cityscapes import CheckedCityscapesDataset
+
+__all__ = ['CheckedCityscapesDataset']

@@ -1,0 +1,151 @@
+"""Each fix in mmseg_contrafusion.compat, with and without it.
+
+"Without" runs in a subprocess with MMSEG_CONTRAFUSION_DISABLE_COMPAT naming
+the fix, and must fail the way the stack fails upstream; "with" must work.
+"""
+import os
+import os.path as osp
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def run_python(code: str, disable: str = '', nproc: int = 0, timeout=180):
+    env = dict(os.environ, MMSEG_CONTRAFUSION_DISABLE_COMPAT=disable,
+               PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1')
+    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
+    if nproc:
+        script = osp.join(env.get('TMPDIR', '/tmp'),
+                          f'compat_probe_{os.getpid()}.py')
+        with open(script, 'w') as f:
+            f.write(textwrap.dedent(code))
+        cmd = [sys.executable, '-m', 'torch.distributed.run',
+               f'--nproc_per_node={nproc}', '--master_port=29533', script]
+    else:
+        cmd = [sys.executable, '-c', textwrap.dedent(code)]
+    return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_all_fixes_applied_on_import():
+    import mmseg_contrafusion.compat as compat
+    assert set(compat.apply()) == set(compat.FIXES)
+
+
+@pytest.fixture(scope='module')
+def runner_style_checkpoint(tmp_path_factory):
+    """A checkpoint carrying what mmengine's Runner writes into ``meta``."""
+    import numpy as np
+    import torch
+    from mmengine.logging import HistoryBuffer
+    path = str(tmp_path_factory.mktemp('ckpt') / 'iter_1.pth')
+    torch.save(
+        dict(
+            state_dict={'w': torch.ones(2)},
+            meta=dict(message_hub=dict(log_scalars={'loss': HistoryBuffer()}),
+                      seed=np.int64(0))), path)
+    return path
+
+
+LOAD_CHECKPOINT = '''
+import mmseg_contrafusion
+from mmengine.runner.checkpoint import _load_checkpoint
+ckpt = _load_checkpoint({path!r}, map_location='cpu')
+assert ckpt['state_dict']['w'].sum().item() == 2
+print('LOADED')
+'''
+
+
+def test_trusted_checkpoint_load(runner_style_checkpoint):
+    code = LOAD_CHECKPOINT.format(path=runner_style_checkpoint)
+    without = run_python(code, disable='trusted_checkpoint_load')
+    assert without.returncode != 0
+    assert 'Weights only load failed' in without.stderr
+    with_fix = run_python(code)
+    assert with_fix.returncode == 0, with_fix.stderr[-2000:]
+    assert 'LOADED' in with_fix.stdout
+
+
+def test_missing_checkpoint_names_the_file(tmp_path):
+    import mmseg_contrafusion  # noqa: F401
+    from mmengine.runner.checkpoint import _load_checkpoint
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        _load_checkpoint(str(tmp_path / 'nope.pth'))
+
+
+CPU_DDP = '''
+import os, torch, torch.nn as nn
+import mmseg_contrafusion
+from mmengine.dist import init_dist, get_world_size
+from mmengine.runner import Runner
+from mmengine.model import BaseModel
+
+class Tiny(BaseModel):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.bn = nn.SyncBatchNorm(4)
+    def forward(self, x, data_samples=None, mode='tensor'):
+        return self.bn(self.conv(x))
+
+init_dist('pytorch', backend='nccl')  # what every mmseg runtime config says
+assert get_world_size() == 2
+runner = Runner.__new__(Runner)
+runner._distributed = True
+runner.cfg = dict()
+ddp = Runner.wrap_model(runner, None, Tiny())
+assert not any(isinstance(m, nn.SyncBatchNorm) for m in ddp.modules())
+ddp(torch.randn(2, 3, 8, 8)).sum().backward()
+print('DDP_OK', torch.distributed.get_backend())
+'''
+
+
+@pytest.mark.skipif(
+    __import__('torch').cuda.is_available(), reason='CPU-only behaviour')
+def test_cpu_distributed():
+    without = run_python(CPU_DDP, disable='cpu_distributed', nproc=2)
+    assert without.returncode != 0
+    with_fix = run_python(CPU_DDP, nproc=2)
+    out = with_fix.stdout + with_fix.stderr
+    assert with_fix.returncode == 0, out[-3000:]
+    assert out.count('DDP_OK gloo') == 2
+    # The process group is destroyed at exit: no abort at shutdown.
+    assert 'terminate called' not in out
+
+
+CITYSCAPES_EVAL = '''
+import os, numpy as np
+from PIL import Image
+import mmseg_contrafusion
+from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling as ev
+d = {tmp!r}
+gt = np.full((8, 16), 7, np.uint8); gt[:4] = 23  # road below, sky above
+Image.fromarray(gt).save(os.path.join(d, 'a_gtFine_labelIds.png'))
+Image.fromarray(np.full((8, 16), 1000 * 26, np.int32)).save(
+    os.path.join(d, 'a_gtFine_instanceIds.png'))
+Image.fromarray(gt).save(os.path.join(d, 'a_pred.png'))
+ev.args.evalPixelAccuracy = True
+ev.args.evalInstLevelScore = True
+ev.args.quiet = True
+ev.args.JSONOutput = False
+ev.args.exportFile = os.path.join(d, 'result.json')
+result = ev.evaluateImgLists([os.path.join(d, 'a_pred.png')],
+                             [os.path.join(d, 'a_gtFine_labelIds.png')], ev.args)
+print('IOU', result['classScores']['road'], result['classScores']['sky'])
+'''
+
+
+def test_numpy_in1d_for_cityscapes_evaluator(tmp_path):
+    import numpy as np
+    code = CITYSCAPES_EVAL.format(tmp=str(tmp_path))
+    with_fix = run_python(code)
+    assert with_fix.returncode == 0, with_fix.stderr[-3000:]
+    assert 'IOU 1.0 1.0' in with_fix.stdout
+    if tuple(int(v) for v in np.__version__.split('.')[:2]) >= (2, 4):
+        without = run_python(code, disable='numpy_in1d')
+        assert without.returncode != 0
+        assert 'in1d' in without.stderr
