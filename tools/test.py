@@ -13,6 +13,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mmseg_contrafusion.datasets import DatasetError
+
 IOU_METRICS = ('mIoU', 'mDice', 'mFscore')
 
 
@@ -123,8 +125,12 @@ def main() -> None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
 
-    runner = Runner.from_cfg(cfg)
-    runner.test()
+    try:
+        runner = Runner.from_cfg(cfg)
+        runner.test()
+    except DatasetError as error:
+        # A data problem: one line naming the file and the fix.
+        raise SystemExit(error.one_line())
 
 
 if __name__ == '__main__':

@@ -13,6 +13,8 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mmseg_contrafusion.datasets import DatasetError
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a segmentor')
@@ -83,12 +85,16 @@ def main() -> None:
 
     cfg.resume = args.resume
 
-    if 'runner_type' in cfg:
-        from mmseg.registry import RUNNERS
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        if 'runner_type' in cfg:
+            from mmseg.registry import RUNNERS
+            runner = RUNNERS.build(cfg)
+        else:
+            runner = Runner.from_cfg(cfg)
+        runner.train()
+    except DatasetError as error:
+        # A data problem: one line naming the file and the fix.
+        raise SystemExit(error.one_line())
 
 
 if __name__ == '__main__':

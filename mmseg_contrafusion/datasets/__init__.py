@@ -1,3 +1,3 @@
-from .checked_cityscapes import CheckedCityscapesDataset
+from .checked_cityscapes import CheckedCityscapesDataset, DatasetError
 
-__all__ = ['CheckedCityscapesDataset']
+__all__ = ['CheckedCityscapesDataset', 'DatasetError']

@@ -13,6 +13,13 @@ class DatasetError(RuntimeError):
     The message names the path and what to do about it.
     """
 
+    def one_line(self) -> str:
+        """The message alone, also when re-raised from a DataLoader worker
+        (whose copy carries the worker's traceback)."""
+        lines = [line for line in str(self).splitlines() if line.strip()]
+        last = lines[-1] if lines else ''
+        return 'DatasetError: ' + last.split('DatasetError: ')[-1]
+
 
 @DATASETS.register_module()
 class CheckedCityscapesDataset(CityscapesDataset):
