@@ -12,6 +12,7 @@ still needs them.
 import atexit
 import contextlib
 import os
+from datetime import timedelta
 from typing import Callable, Dict, List
 
 import numpy as np
@@ -61,8 +62,18 @@ def _cuda_set_device_is_noop():
 
 
 def _destroy_process_group() -> None:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
+    dist = torch.distributed
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if dist.get_backend() == 'gloo':
+        # Tear down together: a gloo rank whose peer has already closed its
+        # connections can abort while destroying the group. Bounded, so a
+        # rank that crashed does not keep the others waiting.
+        try:
+            dist.monitored_barrier(timeout=timedelta(seconds=60))
+        except RuntimeError:
+            pass
+    dist.destroy_process_group()
 
 
 def cpu_distributed() -> None:

@@ -91,7 +91,7 @@ fi
 step "mmengine, mmsegmentation, cityscapesscripts and the rest"
 "${PIP[@]}" -r requirements.txt || die "pip could not install requirements.txt"
 
-if ! "$PY" -c 'import mmseg_contrafusion' 2>/dev/null; then
+if ! have mmseg_contrafusion ""; then
   step "installing mmseg_contrafusion (editable)"
   "${PIP[@]}" --no-deps --no-build-isolation -e . || die "pip could not install the package in editable mode"
 fi
