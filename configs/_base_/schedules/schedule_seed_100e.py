@@ -1,13 +1,12 @@
-# The ContraFusionNet seed's schedule: Adam, lr 1e-4 (constant), batch 1 per
-# GPU, 100 epochs over the training set (2975 Cityscapes images).
+# The ContraFusionNet seed's schedule: Adam, lr 1e-4 (constant), 100 epochs
+# over the training set (2975 Cityscapes images). Use it with
+# ../datasets/cityscapes_512x512_seed.py (batch 1 per GPU, epoch sampling).
 optimizer = dict(type='Adam', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.0)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
 param_scheduler = []
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100, val_interval=10)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-train_dataloader = dict(
-    batch_size=1, sampler=dict(type='DefaultSampler', shuffle=True))
 log_processor = dict(by_epoch=True)
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -1,0 +1,4 @@
+from .contrastive_fusion_head import (ContrastiveFusionHead,
+                                      PyramidPoolingBottleneck)
+
+__all__ = ['ContrastiveFusionHead', 'PyramidPoolingBottleneck']

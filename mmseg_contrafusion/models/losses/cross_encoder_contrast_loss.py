@@ -1,0 +1,232 @@
+"""Symmetric InfoNCE between the pixel embeddings of two encoders."""
+from typing import List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmseg.registry import MODELS
+from ..utils.pixel_sampler import ClassBalancedPixelSampler
+from .contrastive_kernel import contrastive_kernel
+
+EmbedType = Union[Tensor, Sequence[Tensor]]
+
+
+@MODELS.register_module()
+class CrossEncoderContrastLoss(nn.Module):
+    r"""Cross-encoder contrastive loss of ContraFusionNet.
+
+    ContraFusionNet (Pandya et al., ICIP 2025) aligns a transformer encoder
+    and a CNN encoder with a contrastive term. This is the corrected,
+    pixel-level form (see ``contrafusionnet-seed-audit.md`` section 3.4):
+    labelled positions are sampled per image (class-balanced, ignore label
+    excluded) and the L2-normalised embeddings of both streams at those
+    positions are contrasted with a symmetric InfoNCE, the mean of
+
+    - transformer -> CNN: each transformer embedding is an anchor, the CNN
+      embeddings are the contrast set;
+    - CNN -> transformer: the reverse.
+
+    Positives, per ``mode``:
+
+    - ``'pixel'``: the other stream's embedding at the same position
+      (CLIP-style InfoNCE; every other sampled position is a negative);
+    - ``'class'``: every sample of the other stream with the same label
+      (supervised contrast, SupCon denominator, Khosla et al. NeurIPS 2020).
+
+    Both use :func:`contrastive_kernel` with ``denominator='supcon'``. With
+    ``cross_image=False`` (default) negatives come from the same image only
+    and the loss is the mean over images, so, with the per-image sample
+    budget, it does not depend on how a batch is split across processes.
+    Memory is O((budget)^2) per image, never O((H x W)^2).
+
+    Args:
+        mode (str): ``'pixel'`` or ``'class'``. Defaults to ``'pixel'``.
+        temperature (float): Softmax temperature. Defaults to 0.07.
+        base_temperature (float, optional): Scales the loss by
+            ``temperature / base_temperature``. Defaults to None (no scaling).
+        loss_weight (float): Weight of the loss. Defaults to 0.1.
+        max_samples_per_image (int): Positions sampled per image and feature
+            level. Defaults to 256.
+        class_balanced (bool): Spread the budget evenly over the classes of
+            each image. Defaults to True.
+        min_pixels (int): Classes with fewer pixels (at the embedding
+            resolution) are not sampled. Defaults to 1.
+        ignore_index (int): Label of unlabelled pixels. Defaults to 255.
+        directions (str): ``'both'`` (symmetric), ``'t2c'`` (transformer
+            anchors only) or ``'c2t'`` (CNN anchors only). Defaults to
+            ``'both'``.
+        cross_image (bool): Also use the samples of the other images of the
+            batch (on this process) as negatives/positives. Defaults to False.
+        reduction (str): Reduction over anchors: ``'mean'`` or
+            ``'class_balanced'`` (mean over the classes present). Defaults to
+            ``'mean'``.
+        loss_name (str): Name of the loss in the log; it must start with
+            ``loss_`` to be back-propagated. Defaults to ``'loss_contrast'``.
+    """
+
+    def __init__(self,
+                 mode: str = 'pixel',
+                 temperature: float = 0.07,
+                 base_temperature: Optional[float] = None,
+                 loss_weight: float = 0.1,
+                 max_samples_per_image: int = 256,
+                 class_balanced: bool = True,
+                 min_pixels: int = 1,
+                 ignore_index: int = 255,
+                 directions: str = 'both',
+                 cross_image: bool = False,
+                 reduction: str = 'mean',
+                 loss_name: str = 'loss_contrast') -> None:
+        super().__init__()
+        if mode not in ('pixel', 'class'):
+            raise ValueError(f"mode must be 'pixel' or 'class', got {mode!r}")
+        if directions not in ('both', 't2c', 'c2t'):
+            raise ValueError("directions must be 'both', 't2c' or 'c2t', "
+                             f'got {directions!r}')
+        if reduction not in ('mean', 'class_balanced'):
+            raise ValueError("reduction must be 'mean' or 'class_balanced', "
+                             f'got {reduction!r}')
+        if temperature <= 0:
+            raise ValueError(f'temperature must be positive, got '
+                             f'{temperature}')
+        self.mode = mode
+        self.temperature = temperature
+        self.base_temperature = base_temperature
+        self.loss_weight = loss_weight
+        self.ignore_index = ignore_index
+        self.directions = directions
+        self.cross_image = cross_image
+        self.reduction = reduction
+        self.sampler = ClassBalancedPixelSampler(
+            max_samples_per_image=max_samples_per_image,
+            ignore_index=ignore_index,
+            min_pixels=min_pixels,
+            class_balanced=class_balanced)
+        self._loss_name = loss_name
+
+    def extra_repr(self) -> str:
+        return (f'mode={self.mode!r}, temperature={self.temperature}, '
+                f'loss_weight={self.loss_weight}, directions='
+                f'{self.directions!r}, cross_image={self.cross_image}, '
+                f'sampler={self.sampler}')
+
+    @property
+    def loss_name(self) -> str:
+        """str: Name of the loss item in the log (``loss_*``)."""
+        return self._loss_name
+
+    def pair_loss(self, t_samples: Tensor, c_samples: Tensor,
+                  labels: Tensor) -> Tensor:
+        """Loss between embeddings sampled at the same positions.
+
+        Args:
+            t_samples (Tensor): Transformer embeddings, shape (N, D),
+                L2-normalised.
+            c_samples (Tensor): CNN embeddings at the same N positions,
+                shape (N, D), L2-normalised.
+            labels (Tensor): Class of each position, shape (N,).
+
+        Returns:
+            Tensor: The unweighted loss (a scalar), the mean of the enabled
+            directions.
+        """
+        if self.mode == 'pixel':
+            pos_mask = torch.eye(
+                labels.numel(), dtype=torch.bool, device=labels.device)
+        else:
+            pos_mask = labels[:, None] == labels[None, :]
+        kwargs = dict(
+            temperature=self.temperature,
+            base_temperature=self.base_temperature,
+            exclude_self=False,
+            denominator='supcon',
+            anchor_labels=labels,
+            reduction=self.reduction)
+        losses = []
+        if self.directions in ('both', 't2c'):
+            losses.append(
+                contrastive_kernel(t_samples, c_samples, pos_mask, **kwargs))
+        if self.directions in ('both', 'c2t'):
+            losses.append(
+                contrastive_kernel(c_samples, t_samples, pos_mask.t(),
+                                   **kwargs))
+        return sum(losses) / len(losses)
+
+    def _level_loss(self, t_embed: Tensor, c_embed: Tensor,
+                    seg_label: Tensor,
+                    generator: Optional[torch.Generator]) -> Optional[Tensor]:
+        """Loss of one feature level, or None without labelled samples."""
+        if c_embed.shape[2:] != t_embed.shape[2:]:
+            c_embed = F.normalize(
+                F.interpolate(
+                    c_embed,
+                    size=t_embed.shape[2:],
+                    mode='bilinear',
+                    align_corners=False),
+                dim=1)
+        label = F.interpolate(
+            seg_label.float(), size=t_embed.shape[2:],
+            mode='nearest').long()
+        samples = self.sampler.sample(label, generator=generator)
+        if len(samples) == 0:
+            return None
+        t_samples = self.sampler.gather(t_embed, samples)
+        c_samples = self.sampler.gather(c_embed, samples)
+        if self.cross_image:
+            return self.pair_loss(t_samples, c_samples, samples.labels)
+        per_image = []
+        for b in samples.batch_inds.unique().tolist():
+            keep = samples.batch_inds == b
+            per_image.append(
+                self.pair_loss(t_samples[keep], c_samples[keep],
+                               samples.labels[keep]))
+        return torch.stack(per_image).mean()
+
+    def forward(self,
+                transformer_embeds: EmbedType,
+                cnn_embeds: EmbedType,
+                seg_label: Tensor,
+                generator: Optional[torch.Generator] = None,
+                **kwargs) -> Tensor:
+        """Compute the weighted loss.
+
+        Args:
+            transformer_embeds (Tensor | Sequence[Tensor]): L2-normalised
+                transformer embeddings, shape (B, D, h, w), or one such map
+                per feature level.
+            cnn_embeds (Tensor | Sequence[Tensor]): CNN embeddings, same
+                shapes (a map of another size is resized to the transformer
+                map's size and re-normalised).
+            seg_label (Tensor): Labels, shape (B, H, W) or (B, 1, H, W); they
+                are nearest-resized to each embedding map.
+            generator (torch.Generator, optional): Randomness of the
+                sampler. Defaults to None (global RNG).
+
+        Returns:
+            Tensor: ``loss_weight`` times the mean over levels of the
+            symmetric InfoNCE. Zero (still attached to every embedding's
+            graph) when no position is labelled.
+        """
+        if isinstance(transformer_embeds, Tensor):
+            transformer_embeds = [transformer_embeds]
+        if isinstance(cnn_embeds, Tensor):
+            cnn_embeds = [cnn_embeds]
+        if len(transformer_embeds) != len(cnn_embeds):
+            raise ValueError('transformer_embeds and cnn_embeds must have '
+                             'the same number of levels')
+        if seg_label.dim() == 3:
+            seg_label = seg_label.unsqueeze(1)
+        # A zero that touches every embedding keeps all projection heads in
+        # the graph (DDP without find_unused_parameters) in every case.
+        zero = sum((t.sum() + c.sum()) * 0.
+                   for t, c in zip(transformer_embeds, cnn_embeds))
+        losses: List[Tensor] = []
+        for t_embed, c_embed in zip(transformer_embeds, cnn_embeds):
+            loss = self._level_loss(t_embed, c_embed, seg_label, generator)
+            if loss is not None:
+                losses.append(loss)
+        if not losses:
+            return zero
+        return self.loss_weight * torch.stack(losses).mean() + zero

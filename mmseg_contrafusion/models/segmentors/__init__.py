@@ -1,0 +1,3 @@
+from .dual_encoder import DualEncoder
+
+__all__ = ['DualEncoder']

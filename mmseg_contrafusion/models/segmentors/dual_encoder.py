@@ -1,0 +1,205 @@
+"""A segmentor with a transformer encoder and a CNN encoder side by side."""
+from typing import List, Optional, Tuple
+
+import torch.nn as nn
+from torch import Tensor
+
+from mmseg.models.segmentors import EncoderDecoder
+from mmseg.models.segmentors.base import BaseSegmentor
+from mmseg.registry import MODELS
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
+                         SampleList, add_prefix)
+
+StreamFeats = Optional[List[Tensor]]
+DualFeats = Tuple[StreamFeats, StreamFeats]
+
+
+@MODELS.register_module()
+class DualEncoder(EncoderDecoder):
+    """Two encoders on the same image, one decode head over both.
+
+    The segmentor of ContraFusionNet (Pandya et al., ICIP 2025): a transformer
+    encoder (``backbone``, e.g. MiT of SegFormer, Xie et al. 2021) and a CNN
+    encoder (``cnn_backbone``, e.g. ResNetV1c for the PSPNet variant or
+    HRNetV2, Wang et al. TPAMI 2020) run on the same normalised image, each
+    with an optional neck. :meth:`extract_feat` returns both multi-level
+    feature lists as ``(transformer_feats, cnn_feats)`` and the decode head
+    (e.g. :class:`ContrastiveFusionHead`) consumes the pair.
+
+    Everything else is :class:`mmseg.models.EncoderDecoder`: ``loss``,
+    ``predict`` (whole and slide inference), ``_forward`` (``tensor`` mode),
+    ``SegTTAModel``, ``mmseg.apis.init_model`` / ``inference_model`` and
+    FLOP counting work unchanged.
+
+    Single-encoder ablations are configs: set ``cnn_backbone=None``
+    (transformer only) or ``backbone=None`` (CNN only); the absent stream is
+    None in the pair, and the decode head must be configured for the
+    present stream only.
+
+    Auxiliary heads are ordinary mmseg heads (e.g. ``FCNHead``) on one stream,
+    chosen by ``auxiliary_stream``; they receive that stream's feature list.
+
+    .. code:: text
+
+     extract_feat(): (backbone -> neck, cnn_backbone -> cnn_neck)
+     loss(): extract_feat() -> decode_head.loss() (+ auxiliary heads)
+     predict(): inference() -> extract_feat() -> decode_head.predict()
+
+    Args:
+        backbone (dict, optional): Config of the transformer encoder. None
+            for a CNN-only model.
+        decode_head (dict): Config of the decode head.
+        cnn_backbone (dict, optional): Config of the CNN encoder. None for a
+            transformer-only model. Defaults to None.
+        neck (dict, optional): Neck of the transformer stream. Defaults to
+            None.
+        cnn_neck (dict, optional): Neck of the CNN stream. Defaults to None.
+        auxiliary_head (dict or list[dict], optional): Auxiliary head(s),
+            training only. Defaults to None.
+        auxiliary_stream (str): ``'cnn'`` or ``'transformer'``: the stream
+            whose features the auxiliary heads receive. Defaults to ``'cnn'``.
+        train_cfg (dict, optional): Training config. Defaults to None.
+        test_cfg (dict, optional): Testing config (``mode='whole'`` or
+            ``'slide'``). Defaults to None.
+        data_preprocessor (dict, optional): Config of the data preprocessor.
+            Defaults to None.
+        pretrained (str, optional): Checkpoint of the transformer backbone
+            (as in ``EncoderDecoder``). Defaults to None.
+        init_cfg (dict or list[dict], optional): Initialisation config.
+            Defaults to None.
+    """
+
+    def __init__(self,
+                 backbone: OptConfigType,
+                 decode_head: ConfigType,
+                 cnn_backbone: OptConfigType = None,
+                 neck: OptConfigType = None,
+                 cnn_neck: OptConfigType = None,
+                 auxiliary_head: OptMultiConfig = None,
+                 auxiliary_stream: str = 'cnn',
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 pretrained: Optional[str] = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        # EncoderDecoder.__init__ insists on one backbone; build here instead.
+        BaseSegmentor.__init__(
+            self, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if backbone is None and cnn_backbone is None:
+            raise ValueError('DualEncoder needs backbone and/or cnn_backbone')
+        if neck is not None and backbone is None:
+            raise ValueError('neck is set but there is no transformer '
+                             'backbone')
+        if cnn_neck is not None and cnn_backbone is None:
+            raise ValueError('cnn_neck is set but there is no cnn_backbone')
+        if auxiliary_stream not in ('cnn', 'transformer'):
+            raise ValueError("auxiliary_stream must be 'cnn' or "
+                             f"'transformer', got {auxiliary_stream!r}")
+        if pretrained is not None:
+            if backbone is None:
+                raise ValueError('pretrained applies to the transformer '
+                                 'backbone, which is None')
+            assert backbone.get('pretrained') is None, \
+                'both backbone and segmentor set pretrained weight'
+            backbone.pretrained = pretrained
+
+        self.backbone = None
+        self.cnn_backbone = None
+        if backbone is not None:
+            self.backbone = MODELS.build(backbone)
+        if cnn_backbone is not None:
+            self.cnn_backbone = MODELS.build(cnn_backbone)
+        if neck is not None:
+            self.neck = MODELS.build(neck)
+        if cnn_neck is not None:
+            self.cnn_neck = MODELS.build(cnn_neck)
+        self._init_decode_head(decode_head)
+        self._check_head_streams()
+        self.auxiliary_stream = auxiliary_stream
+        if auxiliary_head is not None and not self._has_stream(
+                auxiliary_stream):
+            raise ValueError(f'auxiliary_stream={auxiliary_stream!r} but '
+                             'that encoder is None')
+        self._init_auxiliary_head(auxiliary_head)
+
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+        assert self.with_decode_head
+
+    @property
+    def with_transformer(self) -> bool:
+        """bool: Whether the transformer encoder is built."""
+        return self.backbone is not None
+
+    @property
+    def with_cnn(self) -> bool:
+        """bool: Whether the CNN encoder is built."""
+        return self.cnn_backbone is not None
+
+    @property
+    def with_cnn_neck(self) -> bool:
+        """bool: Whether the CNN stream has a neck."""
+        return getattr(self, 'cnn_neck', None) is not None
+
+    @property
+    def encoder_mode(self) -> str:
+        """str: ``'dual'``, ``'transformer'`` or ``'cnn'``."""
+        if self.with_transformer and self.with_cnn:
+            return 'dual'
+        return 'transformer' if self.with_transformer else 'cnn'
+
+    def _has_stream(self, stream: str) -> bool:
+        return self.with_cnn if stream == 'cnn' else self.with_transformer
+
+    def _check_head_streams(self) -> None:
+        """Fail early when the head expects a stream that is not built."""
+        for stream, attr in (('transformer', 'transformer_in_channels'),
+                             ('cnn', 'cnn_in_channels')):
+            if not hasattr(self.decode_head, attr):
+                continue
+            expects = getattr(self.decode_head, attr) is not None
+            if expects != self._has_stream(stream):
+                raise ValueError(
+                    f'decode_head {"expects" if expects else "ignores"} the '
+                    f'{stream} stream but the {stream} encoder is '
+                    f'{"missing" if expects else "built"}: set the head\'s '
+                    f'{attr} to match')
+
+    def extract_feat(self, inputs: Tensor) -> DualFeats:
+        """Run both encoders (and their necks) on the same images.
+
+        Args:
+            inputs (Tensor): Normalised images, shape (B, 3, H, W).
+
+        Returns:
+            tuple: ``(transformer_feats, cnn_feats)``: each a list of
+            multi-level maps (B, C_l, H_l, W_l), or None for an encoder that
+            is not built.
+        """
+        t_feats = c_feats = None
+        if self.with_transformer:
+            t_feats = self.backbone(inputs)
+            if self.with_neck:
+                t_feats = self.neck(t_feats)
+            t_feats = list(t_feats)
+        if self.with_cnn:
+            c_feats = self.cnn_backbone(inputs)
+            if self.with_cnn_neck:
+                c_feats = self.cnn_neck(c_feats)
+            c_feats = list(c_feats)
+        return t_feats, c_feats
+
+    def _auxiliary_head_forward_train(self, inputs: DualFeats,
+                                      data_samples: SampleList) -> dict:
+        """Auxiliary losses on the feature list of ``auxiliary_stream``."""
+        feats = inputs[1] if self.auxiliary_stream == 'cnn' else inputs[0]
+        losses = dict()
+        if isinstance(self.auxiliary_head, nn.ModuleList):
+            for idx, aux_head in enumerate(self.auxiliary_head):
+                loss_aux = aux_head.loss(feats, data_samples, self.train_cfg)
+                losses.update(add_prefix(loss_aux, f'aux_{idx}'))
+        else:
+            loss_aux = self.auxiliary_head.loss(feats, data_samples,
+                                                self.train_cfg)
+            losses.update(add_prefix(loss_aux, 'aux'))
+        return losses

@@ -1,0 +1,161 @@
+"""ContrastiveFusionHead: shapes per fusion type and variant, losses, DDP."""
+import pytest
+import torch
+from mmengine.structures import PixelData
+
+import mmseg_contrafusion  # noqa: F401
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from mmseg.utils import register_all_modules
+
+register_all_modules(init_default_scope=True)
+
+T_CHANNELS = [8, 16, 32, 64]
+C_CHANNELS = [12, 24, 48, 96]
+NUM_CLASSES = 5
+SIZE = 64
+
+
+def head_cfg(**kwargs):
+    cfg = dict(
+        type='ContrastiveFusionHead',
+        in_channels=T_CHANNELS,
+        cnn_in_channels=C_CHANNELS,
+        channels=16,
+        pool_scales=(1, 2, 3),
+        ppm_channels=8,
+        contrast_levels=(2, 3),
+        embed_dim=8,
+        num_classes=NUM_CLASSES,
+        dropout_ratio=0.1,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        loss_decode=[
+            dict(type='CrossEntropyLoss', loss_weight=1.0,
+                 loss_name='loss_ce'),
+            dict(type='DiceLoss', use_sigmoid=False, naive_dice=True,
+                 loss_name='loss_dice')
+        ],
+        loss_contrast=dict(
+            type='CrossEncoderContrastLoss', max_samples_per_image=32))
+    cfg.update(kwargs)
+    return cfg
+
+
+def stream(channels, batch=2):
+    if channels is None:
+        return None
+    return [
+        torch.randn(batch, c, SIZE // 4 // 2**i, SIZE // 4 // 2**i)
+        for i, c in enumerate(channels)
+    ]
+
+
+def data_samples(batch=2):
+    samples = []
+    for _ in range(batch):
+        label = torch.randint(0, NUM_CLASSES, (1, SIZE, SIZE))
+        label[:, :4] = 255
+        sample = SegDataSample()
+        sample.gt_sem_seg = PixelData(data=label)
+        samples.append(sample)
+    return samples
+
+
+@pytest.mark.parametrize('fusion', ['gated', 'sum', 'concat'])
+@pytest.mark.parametrize('variant', ['psp', 'hrnet'])
+def test_forward_shapes(fusion, variant):
+    pool_scales = (1, 2, 3) if variant == 'psp' else None
+    head = MODELS.build(head_cfg(fusion=fusion, pool_scales=pool_scales))
+    head.init_weights()
+    head.eval()
+    out = head((stream(T_CHANNELS), stream(C_CHANNELS)))
+    assert out.shape == (2, NUM_CLASSES, SIZE // 4, SIZE // 4)
+    losses = head.train().loss((stream(T_CHANNELS), stream(C_CHANNELS)),
+                               data_samples(), None)
+    assert set(losses) == {'loss_ce', 'loss_dice', 'loss_contrast',
+                           'acc_seg'}
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(),
+    dict(fusion='concat', top_down=True),
+    dict(pool_scales=None, contrast_levels=(0, 1, 2, 3)),
+])
+def test_every_parameter_gets_gradient(kwargs):
+    # DDP without find_unused_parameters needs every parameter in the graph.
+    head = MODELS.build(head_cfg(**kwargs)).train()
+    losses = head.loss((stream(T_CHANNELS), stream(C_CHANNELS)),
+                       data_samples(), None)
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    missing = [n for n, p in head.named_parameters() if p.grad is None]
+    assert not missing
+
+
+def test_forward_runs_no_contrastive_module():
+    head = MODELS.build(head_cfg()).train()
+
+    def fail(*args, **kwargs):
+        raise AssertionError('contrastive module called in forward')
+
+    for module in [head.loss_contrast, *head.transformer_projs,
+                   *head.cnn_projs]:
+        module.register_forward_pre_hook(fail)
+    out = head((stream(T_CHANNELS), stream(C_CHANNELS)))
+    assert out.shape[1] == NUM_CLASSES
+
+
+def test_contrast_loss_is_its_own_term():
+    head = MODELS.build(head_cfg()).train()
+    inputs = (stream(T_CHANNELS), stream(C_CHANNELS))
+    losses = head.loss(inputs, data_samples(), None)
+    assert losses['loss_contrast'] > 0
+    # The projection heads read the pre-fusion laterals, so the contrast
+    # gradient reaches each stream's lateral projection.
+    head.zero_grad()
+    losses['loss_contrast'].backward()
+    for convs in (head.transformer_convs, head.cnn_convs):
+        grads = [p.grad for p in convs[3].parameters()]
+        assert all(g is not None and g.abs().sum() > 0 for g in grads)
+    assert head.conv_seg.weight.grad is None
+
+
+@pytest.mark.parametrize('stream_name', ['transformer', 'cnn'])
+def test_single_stream(stream_name):
+    if stream_name == 'transformer':
+        cfg = head_cfg(cnn_in_channels=None, pool_scales=None,
+                       loss_contrast=None)
+        inputs = (stream(T_CHANNELS), None)
+    else:
+        cfg = head_cfg(in_channels=None, loss_contrast=None)
+        inputs = (None, stream(C_CHANNELS))
+    head = MODELS.build(cfg)
+    assert head.fusions is None and head.transformer_projs is None
+    assert head(inputs).shape == (2, NUM_CLASSES, SIZE // 4, SIZE // 4)
+    losses = head.loss(inputs, data_samples(), None)
+    assert 'loss_contrast' not in losses
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    assert all(p.grad is not None for p in head.parameters())
+
+
+def test_no_contrast_builds_no_projection_head():
+    head = MODELS.build(head_cfg(loss_contrast=None))
+    assert head.transformer_projs is None and not head.with_contrast
+    assert not any('proj' in name for name, _ in head.named_parameters())
+
+
+def test_configuration_errors():
+    with pytest.raises(ValueError, match='both streams'):
+        MODELS.build(head_cfg(cnn_in_channels=None, pool_scales=None))
+    with pytest.raises(ValueError, match='at least one'):
+        MODELS.build(head_cfg(in_channels=None, cnn_in_channels=None))
+    with pytest.raises(ValueError, match='fusion'):
+        MODELS.build(head_cfg(fusion='mul'))
+    with pytest.raises(ValueError, match='contrast_levels'):
+        MODELS.build(head_cfg(contrast_levels=(4, )))
+    with pytest.raises(ValueError, match='levels'):
+        MODELS.build(head_cfg(cnn_in_channels=[1, 2]))
+    head = MODELS.build(head_cfg())
+    with pytest.raises(ValueError, match='CNN'):
+        head((stream(T_CHANNELS), None))
+    with pytest.raises(TypeError):
+        head(stream(T_CHANNELS))

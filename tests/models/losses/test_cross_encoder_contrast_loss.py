@@ -1,0 +1,181 @@
+"""CrossEncoderContrastLoss: hand-computed cases, empty labels, memory."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import mmseg_contrafusion  # noqa: F401
+from mmseg.registry import MODELS
+from mmseg_contrafusion.models.losses import CrossEncoderContrastLoss
+from mmseg_contrafusion.models.losses import \
+    cross_encoder_contrast_loss as loss_module
+
+
+def build(**kwargs):
+    cfg = dict(type='CrossEncoderContrastLoss', loss_weight=1.0)
+    cfg.update(kwargs)
+    return MODELS.build(cfg)
+
+
+def reference(anchors, contrast, labels, mode, tau):
+    """Mean over anchors of the InfoNCE / SupCon loss, by explicit loops."""
+    total = 0.
+    for i, a in enumerate(anchors):
+        s = [sum(x * y for x, y in zip(a, c)) / tau for c in contrast]
+        log_den = math.log(sum(math.exp(v) for v in s))
+        if mode == 'pixel':
+            positives = [i]
+        else:
+            positives = [j for j in range(len(contrast))
+                         if labels[j] == labels[i]]
+        total += -sum(s[j] - log_den for j in positives) / len(positives)
+    return total / len(anchors)
+
+
+def as_map(vectors, h, w):
+    """(h*w, D) list -> (1, D, h, w) tensor."""
+    return torch.tensor(vectors).t().reshape(1, -1, h, w)
+
+
+def test_hand_computed_orthonormal_case():
+    # Positions with labels [0, 1, 1, ignored]; both streams e1, e2, e2;
+    # tau = 1. Transformer -> CNN rows of similarities: [1, 0, 0] and twice
+    # [0, 1, 1], so the InfoNCE of the rows is -1 + log(e + 2) and
+    # -1 + log(1 + 2e); class mode gives the same (the two positives of
+    # anchors 1 and 2 have equal similarity), and both directions agree.
+    e1, e2 = [1., 0.], [0., 1.]
+    emb = as_map([e1, e2, e2, e1], 2, 2)
+    label = torch.tensor([[[0, 1], [1, 255]]])
+    expected = ((-1 + math.log(math.e + 2)) +
+                2 * (-1 + math.log(1 + 2 * math.e))) / 3
+    assert expected == pytest.approx(0.7585, abs=1e-4)
+    for mode in ('pixel', 'class'):
+        for directions in ('t2c', 'c2t', 'both'):
+            loss = build(mode=mode, temperature=1.0, directions=directions)
+            assert loss(emb, emb.clone(), label).item() == pytest.approx(
+                expected, rel=1e-6)
+
+
+@pytest.mark.parametrize('mode', ['pixel', 'class'])
+def test_both_directions_against_reference(mode):
+    g = torch.Generator().manual_seed(0)
+    t = F.normalize(torch.randn(1, 3, 2, 3, generator=g), dim=1)
+    c = F.normalize(torch.randn(1, 3, 2, 3, generator=g), dim=1)
+    label = torch.tensor([[[0, 1, 1], [2, 255, 0]]])
+    keep = [0, 1, 2, 3, 5]  # flat positions with a label
+    t_vec = t.flatten(2)[0].t()[keep].tolist()
+    c_vec = c.flatten(2)[0].t()[keep].tolist()
+    labels = label.flatten()[keep].tolist()
+    t2c = reference(t_vec, c_vec, labels, mode, 0.07)
+    c2t = reference(c_vec, t_vec, labels, mode, 0.07)
+    assert t2c != pytest.approx(c2t)
+    for directions, want in (('t2c', t2c), ('c2t', c2t),
+                             ('both', (t2c + c2t) / 2)):
+        loss = build(mode=mode, temperature=0.07, directions=directions,
+                     loss_weight=0.5)
+        assert loss(t, c, label).item() == pytest.approx(
+            0.5 * want, rel=1e-5)
+
+
+def test_class_mode_positives_are_all_same_class_samples():
+    # Anchor 0 (class 0) has positives at CNN positions 0 and 2.
+    t = as_map([[1., 0.], [0., 1.], [0., 1.]], 1, 3)
+    c = as_map([[1., 0.], [0., 1.], [0.6, 0.8]], 1, 3)
+    label = torch.tensor([[[0, 1, 0]]])
+    labels = [0, 1, 0]
+    tv, cv = t.flatten(2)[0].t().tolist(), c.flatten(2)[0].t().tolist()
+    for mode in ('pixel', 'class'):
+        loss = build(mode=mode, temperature=0.5, directions='t2c')
+        assert loss(t, c, label).item() == pytest.approx(
+            reference(tv, cv, labels, mode, 0.5), rel=1e-6)
+
+
+def test_gradients_reach_both_streams():
+    g = torch.Generator().manual_seed(1)
+    t_raw = torch.randn(2, 4, 6, 6, generator=g, requires_grad=True)
+    c_raw = torch.randn(2, 4, 6, 6, generator=g, requires_grad=True)
+    label = torch.randint(0, 3, (2, 1, 24, 24), generator=g)
+    loss = build()(F.normalize(t_raw, dim=1), F.normalize(c_raw, dim=1),
+                   label)
+    loss.backward()
+    assert t_raw.grad.abs().sum() > 0 and c_raw.grad.abs().sum() > 0
+
+
+def test_no_labelled_pixel_gives_zero_that_backpropagates():
+    t = torch.randn(2, 4, 4, 4, requires_grad=True)
+    c = torch.randn(2, 4, 4, 4, requires_grad=True)
+    label = torch.full((2, 16, 16), 255)
+    for mode in ('pixel', 'class'):
+        loss = build(mode=mode)([F.normalize(t, dim=1)],
+                                [F.normalize(c, dim=1)], label)
+        assert loss.item() == 0. and not torch.isnan(loss)
+        loss.backward()
+        assert t.grad is not None and torch.isfinite(t.grad).all()
+        assert c.grad is not None and torch.isfinite(c.grad).all()
+
+
+def test_loss_does_not_depend_on_batch_split():
+    # The whole budget fits, so every labelled position is sampled: the loss
+    # of a batch is the mean of the per-image losses (same-image negatives).
+    g = torch.Generator().manual_seed(2)
+    t = F.normalize(torch.randn(2, 8, 4, 4, generator=g), dim=1)
+    c = F.normalize(torch.randn(2, 8, 4, 4, generator=g), dim=1)
+    label = torch.randint(0, 4, (2, 4, 4), generator=g)
+    loss = build(max_samples_per_image=64)
+    whole = loss(t, c, label)
+    halves = (loss(t[:1], c[:1], label[:1]) + loss(t[1:], c[1:], label[1:]))
+    assert whole.item() == pytest.approx(halves.item() / 2, rel=1e-6)
+
+
+def test_levels_resolution_and_ignore():
+    g = torch.Generator().manual_seed(3)
+    label = torch.randint(0, 3, (2, 1, 32, 32), generator=g)
+    label[:, :, :16] = 255
+    t = [F.normalize(torch.randn(2, 4, s, s, generator=g), dim=1)
+         for s in (8, 4)]
+    # A CNN map of another size is resized to the transformer map's size.
+    c = [F.normalize(torch.randn(2, 4, s, s, generator=g), dim=1)
+         for s in (8, 5)]
+    loss = build(mode='class', reduction='class_balanced')(t, c, label)
+    assert torch.isfinite(loss) and loss > 0
+
+
+def test_memory_bounded_by_budget(monkeypatch):
+    # A 512x1024 label map with full-resolution embeddings: the similarity
+    # matrices are budget x budget, never (H*W) x (H*W).
+    shapes = []
+    kernel = loss_module.contrastive_kernel
+
+    def spy(anchors, contrast, pos_mask, **kwargs):
+        shapes.append((anchors.shape[0], contrast.shape[0]))
+        return kernel(anchors, contrast, pos_mask, **kwargs)
+
+    monkeypatch.setattr(loss_module, 'contrastive_kernel', spy)
+    g = torch.Generator().manual_seed(4)
+    label = torch.randint(0, 19, (1, 512, 1024), generator=g)
+    t = F.normalize(torch.randn(1, 4, 512, 1024, generator=g), dim=1)
+    c = F.normalize(torch.randn(1, 4, 512, 1024, generator=g), dim=1)
+    t.requires_grad_()
+    budget = 128
+    with torch.profiler.profile(profile_memory=True) as prof:
+        loss = CrossEncoderContrastLoss(max_samples_per_image=budget)(
+            t, c, label)
+        loss.backward()
+    assert shapes and all(n <= budget and m <= budget for n, m in shapes)
+    # No single op allocates more than a few copies of the 8 MB inputs.
+    biggest = max(e.cpu_memory_usage for e in prof.events())
+    assert biggest < 64 * 2**20
+
+
+def test_argument_errors():
+    with pytest.raises(ValueError):
+        CrossEncoderContrastLoss(mode='image')
+    with pytest.raises(ValueError):
+        CrossEncoderContrastLoss(directions='up')
+    with pytest.raises(ValueError):
+        CrossEncoderContrastLoss(temperature=0.)
+    loss = CrossEncoderContrastLoss()
+    assert loss.loss_name == 'loss_contrast'
+    with pytest.raises(ValueError):
+        loss([torch.zeros(1, 2, 2, 2)], [], torch.zeros(1, 2, 2))

@@ -1,0 +1,90 @@
+"""ClassBalancedPixelSampler: per-image budget, balance, ignore, seeds."""
+import pytest
+import torch
+
+import mmseg_contrafusion  # noqa: F401
+from mmseg.registry import MODELS
+from mmseg_contrafusion.models.utils import (ClassBalancedPixelSampler,
+                                             balanced_quotas)
+
+
+@pytest.mark.parametrize('counts,budget,expected', [
+    ([100, 100, 100], 10, [3, 3, 4]),
+    ([1, 100, 100], 10, [1, 4, 5]),
+    ([2, 3], 100, [2, 3]),
+    ([0, 50], 10, [0, 10]),
+    ([], 10, []),
+])
+def test_balanced_quotas(counts, budget, expected):
+    assert balanced_quotas(counts, budget) == expected
+
+
+def test_budget_is_per_image_and_balanced():
+    label = torch.full((2, 40, 50), 255, dtype=torch.long)
+    label[0, :20] = 0  # 1000 px
+    label[0, 20:21, :10] = 1  # 10 px
+    label[1, :, :25] = 3  # 1000 px
+    label[1, :, 25:] = 4  # 1000 px
+    sampler = ClassBalancedPixelSampler(max_samples_per_image=100)
+    samples = sampler.sample(label, torch.Generator().manual_seed(0))
+    b0 = samples.labels[samples.batch_inds == 0]
+    b1 = samples.labels[samples.batch_inds == 1]
+    assert (b0 == 1).sum() == 10 and (b0 == 0).sum() == 90
+    assert (b1 == 3).sum() == 50 and (b1 == 4).sum() == 50
+    assert not (samples.labels == 255).any()
+    # The stored labels are those at the sampled positions, no repeats.
+    flat = label.flatten(1)
+    assert torch.equal(flat[samples.batch_inds, samples.flat_inds],
+                       samples.labels)
+    for b in range(2):
+        inds = samples.flat_inds[samples.batch_inds == b]
+        assert inds.unique().numel() == inds.numel()
+
+
+def test_uniform_min_pixels_and_small_images():
+    label = torch.zeros(1, 1, 8, 8, dtype=torch.long)
+    label[..., :2] = 7  # 16 px
+    label[..., 0, 2] = 5  # 1 px, below min_pixels
+    sampler = ClassBalancedPixelSampler(
+        max_samples_per_image=1000, min_pixels=2)
+    samples = sampler.sample(label)
+    assert len(samples) == 63 and not (samples.labels == 5).any()
+    uniform = ClassBalancedPixelSampler(
+        max_samples_per_image=10, class_balanced=False)
+    assert len(uniform.sample(label)) == 10
+
+
+def test_all_ignored_gives_empty_samples():
+    sampler = ClassBalancedPixelSampler(max_samples_per_image=8)
+    samples = sampler.sample(torch.full((3, 4, 4), 255))
+    assert len(samples) == 0
+    feats = torch.randn(3, 5, 4, 4)
+    assert sampler.gather(feats, samples).shape == (0, 5)
+
+
+def test_deterministic_with_generator():
+    label = torch.randint(0, 4, (2, 16, 16))
+    sampler = ClassBalancedPixelSampler(max_samples_per_image=20)
+    first = sampler.sample(label, torch.Generator().manual_seed(3))
+    second = sampler.sample(label, torch.Generator().manual_seed(3))
+    other = sampler.sample(label, torch.Generator().manual_seed(4))
+    assert torch.equal(first.flat_inds, second.flat_inds)
+    assert not torch.equal(first.flat_inds, other.flat_inds)
+    torch.manual_seed(5)
+    third = sampler.sample(label)
+    torch.manual_seed(5)
+    assert torch.equal(third.flat_inds, sampler.sample(label).flat_inds)
+
+
+def test_gather_picks_positions_with_gradient():
+    feats = torch.arange(2 * 3 * 2 * 2, dtype=torch.float).reshape(
+        2, 3, 2, 2).requires_grad_()
+    label = torch.tensor([[[0, 255], [255, 255]], [[255, 255], [255, 1]]])
+    sampler = MODELS.build(
+        dict(type='ClassBalancedPixelSampler', max_samples_per_image=4))
+    samples = sampler.sample(label)
+    picked = sampler.gather(feats, samples)
+    assert torch.equal(picked, torch.stack([feats[0, :, 0, 0],
+                                            feats[1, :, 1, 1]]))
+    picked.sum().backward()
+    assert feats.grad.sum() == 6

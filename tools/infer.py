@@ -1,0 +1,620 @@
+"""Run a trained segmentor on image files or folders.
+
+    python tools/infer.py CONFIG CHECKPOINT IMAGE_OR_FOLDER [...] --out DIR \
+        [--opacity 0.5] [--device cpu] [--label-format trainid|labelid] \
+        [--cfg-options KEY=VALUE ...]
+
+Folders are searched recursively for ``*.png``, ``*.jpg`` and ``*.jpeg``
+(files given by name are taken whatever their extension). For every image
+``<stem>.<ext>`` two files go to ``--out``:
+
+* ``<stem>_overlay.png``: the image with the predicted classes painted over
+  it in the palette of the dataset metainfo (the Cityscapes palette for the
+  Cityscapes configs), ``--opacity`` being the weight of the colours;
+* ``<stem>_trainIds.png`` (default, ``--label-format trainid``): the raw
+  prediction, one uint8 train id per pixel (0..18 for Cityscapes), or
+  ``<stem>_labelIds.png`` (``--label-format labelid``): the prediction mapped
+  to the Cityscapes label ids with cityscapesscripts' ``trainId2label``, the
+  format of the Cityscapes test server.
+
+Both have the size of the input image. The model is built with
+:func:`mmseg.apis.init_model` (no pretrained weights are downloaded: every
+``Pretrained`` ``init_cfg`` and ``pretrained`` entry of the config is
+dropped, the checkpoint supplies all weights) and run with
+:func:`mmseg.apis.inference_model`, the config's ``test_pipeline`` included.
+
+Unlike ``init_model``, which loads checkpoints non-strictly and only warns,
+the checkpoint must match the config's model exactly: a checkpoint of another
+model stops with one line saying how many weights do not match.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg')
+LABEL_FORMATS = ('trainid', 'labelid')
+LABEL_SUFFIXES = {'trainid': '_trainIds.png', 'labelid': '_labelIds.png'}
+IGNORE_INDEX = 255
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse the command line.
+
+    Args:
+        argv (Sequence[str], optional): Arguments without the program name.
+            Defaults to None (``sys.argv[1:]``).
+
+    Returns:
+        argparse.Namespace: The parsed arguments.
+    """
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(
+        description='Segment images with a trained model: colour overlays '
+        'and label maps (PNG) for every image')
+    parser.add_argument('config', help='config file of the model')
+    parser.add_argument('checkpoint', help='checkpoint file of that config')
+    parser.add_argument(
+        'images',
+        nargs='+',
+        help='image files and/or folders (searched recursively for '
+        f'{", ".join("*" + e for e in IMAGE_EXTENSIONS)})')
+    parser.add_argument(
+        '--out', required=True, help='folder for the output PNGs')
+    parser.add_argument(
+        '--opacity',
+        type=float,
+        default=0.5,
+        help='weight of the class colours in the overlays, in [0, 1] '
+        '(default: 0.5)')
+    parser.add_argument(
+        '--device',
+        default=None,
+        help='device to run on, e.g. cpu, cuda, cuda:1 (default: cuda:0 if '
+        'available, else cpu)')
+    parser.add_argument(
+        '--label-format',
+        choices=LABEL_FORMATS,
+        default='trainid',
+        help='raw label PNGs as train ids (<stem>_trainIds.png) or as '
+        'Cityscapes label ids (<stem>_labelIds.png) (default: trainid)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs')
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.opacity <= 1.0:
+        parser.error(f'--opacity must be in [0, 1], got {args.opacity}')
+    args.device = resolve_device(args.device, parser)
+    return args
+
+
+def resolve_device(device: Optional[str],
+                   parser: Optional[argparse.ArgumentParser] = None) -> str:
+    """Check a device name, or pick the default one.
+
+    Args:
+        device (str, optional): ``cpu``, ``cuda`` or ``cuda:N``; None picks
+            ``cuda:0`` when CUDA is available, else ``cpu``.
+        parser (argparse.ArgumentParser, optional): Reports a malformed name
+            as a usage error. Defaults to None (SystemExit).
+
+    Returns:
+        str: The device name.
+    """
+    import torch
+
+    if device is None:
+        return 'cuda:0' if torch.cuda.is_available() else 'cpu'
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        message = f'--device {device} is not a device name (cpu, cuda, cuda:N)'
+        if parser is not None:
+            parser.error(message)
+        raise SystemExit(message)
+    if parsed.type == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit(f'--device {device}: CUDA is not available on this '
+                         'machine; use --device cpu')
+    return device
+
+
+# ---------------------------------------------------------------- images --
+
+
+def find_images(inputs: Sequence[str],
+                exclude_dir: Optional[str] = None) -> List[str]:
+    """Expand files and folders into the list of images to process.
+
+    Args:
+        inputs (Sequence[str]): Image files and folders. Folders are searched
+            recursively for files ending in ``.png``, ``.jpg`` or ``.jpeg``
+            (any case); files are taken as given.
+        exclude_dir (str, optional): Files under this folder are skipped
+            while searching folders (the output folder, so that earlier
+            outputs are not segmented again). Defaults to None.
+
+    Returns:
+        list[str]: Image paths, in the order given, folders sorted, each
+        path once.
+
+    Raises:
+        SystemExit: If an input does not exist, or a folder holds no images.
+    """
+    excluded = osp.abspath(exclude_dir) + os.sep if exclude_dir else None
+    images: List[str] = []
+    for item in inputs:
+        if osp.isfile(item):
+            images.append(item)
+        elif osp.isdir(item):
+            found = []
+            for folder, dirs, files in os.walk(item):
+                dirs.sort()
+                if excluded and (osp.abspath(folder) + os.sep).startswith(
+                        excluded):
+                    continue
+                found.extend(
+                    osp.join(folder, name) for name in sorted(files)
+                    if name.lower().endswith(IMAGE_EXTENSIONS))
+            if not found:
+                raise SystemExit(
+                    f'no images found in folder {item} (searched '
+                    f'recursively for {", ".join(IMAGE_EXTENSIONS)})')
+            images.extend(found)
+        else:
+            raise SystemExit(f'image file or folder {item} does not exist')
+    unique = list(dict.fromkeys(osp.normpath(path) for path in images))
+    return unique
+
+
+def read_image(path: str) -> np.ndarray:
+    """Read an image as mmseg's ``LoadImageFromFile`` does (BGR, uint8).
+
+    Args:
+        path (str): Image file.
+
+    Returns:
+        np.ndarray: The image, shape (H, W, 3), BGR channel order.
+
+    Raises:
+        SystemExit: If the file cannot be read or decoded as an image.
+    """
+    import mmcv
+
+    if osp.isfile(path) and osp.getsize(path) == 0:
+        raise SystemExit(f'image {path} is unreadable: the file is empty')
+    try:
+        image = mmcv.imread(path, flag='color', channel_order='bgr')
+    except Exception as error:  # cv2.error, OSError, ...
+        first = (str(error).strip().splitlines() or [type(error).__name__])
+        raise SystemExit(f'image {path} is unreadable: {first[0]}')
+    if image is None or image.size == 0:
+        raise SystemExit(f'image {path} is unreadable: not a PNG/JPEG image '
+                         'or the file is damaged')
+    return image
+
+
+def check_images(images: Sequence[str]) -> None:
+    """Check that every image can be opened, before any model is built.
+
+    Reads headers only (PIL), so it is cheap; files PIL does not know are
+    decoded with :func:`read_image` instead.
+
+    Args:
+        images (Sequence[str]): Image paths.
+
+    Raises:
+        SystemExit: Naming the first image that cannot be read.
+    """
+    from PIL import Image
+
+    for path in images:
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+            if width > 0 and height > 0:
+                continue
+        except Exception:
+            pass
+        read_image(path)
+
+
+def output_stems(images: Sequence[str]) -> List[str]:
+    """File stems of the images, checked to be unique.
+
+    Args:
+        images (Sequence[str]): Image paths.
+
+    Returns:
+        list[str]: ``osp.splitext(osp.basename(path))[0]`` of each image.
+
+    Raises:
+        SystemExit: If two images share a stem (their outputs would
+            overwrite each other).
+    """
+    seen: Dict[str, str] = {}
+    stems = []
+    for path in images:
+        stem = osp.splitext(osp.basename(path))[0]
+        if stem in seen:
+            raise SystemExit(
+                f'images {seen[stem]} and {path} have the same name {stem}: '
+                'their outputs would overwrite each other; run them with '
+                'different --out folders')
+        seen[stem] = path
+        stems.append(stem)
+    return stems
+
+
+# ----------------------------------------------------------------- model --
+
+
+def strip_pretrained(cfg: Any) -> None:
+    """Drop every pretrained-weights entry of a model config, in place.
+
+    ``init_model`` only clears ``model.pretrained`` (and the backbone's
+    ``init_cfg`` of an ``EncoderDecoder``); this clears ``Pretrained``
+    ``init_cfg`` entries and ``pretrained`` paths at any depth, e.g. both
+    encoders of a ``DualEncoder``, so nothing is downloaded or read; the
+    checkpoint supplies the weights.
+
+    Args:
+        cfg (dict | list): The ``model`` config (nested dicts and lists).
+    """
+    if isinstance(cfg, dict):
+        for key in list(cfg.keys()):
+            value = cfg[key]
+            if key == 'pretrained' and isinstance(value, str):
+                cfg[key] = None
+            elif key == 'init_cfg':
+                cfg[key] = _without_pretrained(value)
+            else:
+                strip_pretrained(value)
+    elif isinstance(cfg, (list, tuple)):
+        for item in cfg:
+            strip_pretrained(item)
+
+
+def _is_pretrained_init(init_cfg: Any) -> bool:
+    return isinstance(init_cfg, dict) and (
+        init_cfg.get('type') == 'Pretrained' or 'checkpoint' in init_cfg)
+
+
+def _without_pretrained(init_cfg: Any) -> Any:
+    if _is_pretrained_init(init_cfg):
+        return None
+    if isinstance(init_cfg, (list, tuple)):
+        kept = [item for item in init_cfg if not _is_pretrained_init(item)]
+        return kept or None
+    return init_cfg
+
+
+def read_checkpoint(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """Load a checkpoint file on the CPU.
+
+    Args:
+        path (str): Checkpoint file (as written by mmengine's Runner, or a
+            bare state dict).
+
+    Returns:
+        tuple[dict, dict]: The state dict (``module.`` prefixes removed) and
+        the checkpoint's ``meta`` (empty if it has none).
+
+    Raises:
+        SystemExit: If the file is not a readable checkpoint.
+    """
+    import torch
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    try:
+        checkpoint = _load_checkpoint(path, map_location='cpu')
+    except Exception as error:
+        first = (str(error).splitlines() or [type(error).__name__])[0]
+        raise SystemExit(f'checkpoint {path} is not a readable checkpoint: '
+                         f'{first}')
+    if not isinstance(checkpoint, dict):
+        raise SystemExit(f'checkpoint {path} holds no state dict '
+                         f'(it holds a {type(checkpoint).__name__})')
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    meta = checkpoint.get('meta') if 'state_dict' in checkpoint else None
+    if not isinstance(state_dict, dict) or not any(
+            isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise SystemExit(f'checkpoint {path} holds no model weights')
+    state_dict = {
+        (key[len('module.'):] if key.startswith('module.') else key): value
+        for key, value in state_dict.items()
+    }
+    return state_dict, meta if isinstance(meta, dict) else {}
+
+
+def weight_mismatches(model_state: Dict[str, Any],
+                      checkpoint_state: Dict[str, Any]) -> Tuple[int, int,
+                                                                 str]:
+    """Compare a model's state dict with a checkpoint's.
+
+    Args:
+        model_state (dict[str, Tensor]): ``model.state_dict()``.
+        checkpoint_state (dict[str, Tensor]): The checkpoint's weights.
+
+    Returns:
+        tuple[int, int, str]: The number of weights that do not match
+        (missing from the checkpoint, not in the model, or of another
+        shape), the number of weights of both together, and a description
+        of the first mismatch ('' if all match).
+    """
+    keys = list(model_state) + [k for k in checkpoint_state
+                                if k not in model_state]
+    mismatched = 0
+    example = ''
+    for key in keys:
+        if key not in checkpoint_state:
+            problem = f"key '{key}' is missing from the checkpoint"
+        elif key not in model_state:
+            problem = f"key '{key}' is not in the model"
+        else:
+            ckpt_shape = tuple(getattr(checkpoint_state[key], 'shape', ()))
+            model_shape = tuple(model_state[key].shape)
+            if ckpt_shape == model_shape:
+                continue
+            problem = (f"key '{key}' has shape {ckpt_shape} in the "
+                       f'checkpoint but {model_shape} in the model')
+        mismatched += 1
+        example = example or problem
+    return mismatched, len(keys), example
+
+
+def dataset_metainfo(cfg: Any) -> Dict[str, Any]:
+    """Classes and palette of the config's test dataset class.
+
+    Args:
+        cfg (mmengine.Config): The config.
+
+    Returns:
+        dict: ``classes`` and ``palette`` of the dataset class's
+        ``METAINFO`` (updated by the dataset config's ``metainfo``), or
+        Cityscapes' if the config names no known dataset.
+    """
+    from mmseg.datasets import CityscapesDataset
+    from mmseg.registry import DATASETS
+
+    meta = dict(CityscapesDataset.METAINFO)
+    dataset_cfg = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    dataset_cls = DATASETS.get(dataset_cfg.get('type', ''))
+    if dataset_cls is not None and getattr(dataset_cls, 'METAINFO', None):
+        meta = dict(dataset_cls.METAINFO)
+    meta.update(dataset_cfg.get('metainfo') or {})
+    return meta
+
+
+def load_checked_model(config: str,
+                       checkpoint: str,
+                       device: str = 'cpu',
+                       cfg_options: Optional[dict] = None):
+    """Build a segmentor with ``init_model`` and load a matching checkpoint.
+
+    Args:
+        config (str): Config file.
+        checkpoint (str): Checkpoint file trained with that config.
+        device (str): Device to put the model on. Defaults to 'cpu'.
+        cfg_options (dict, optional): Overrides for the config, as for
+            ``--cfg-options``. Defaults to None.
+
+    Returns:
+        nn.Module: The segmentor in eval mode, with ``dataset_meta``
+        (``classes``, ``palette``) from the checkpoint, or from the config's
+        dataset class if the checkpoint has none.
+
+    Raises:
+        SystemExit: With one line, if a file is missing or unreadable, or the
+            checkpoint's weights do not fit the config's model.
+    """
+    import mmseg_contrafusion  # noqa: F401  (registers the plugin modules)
+    from mmengine.config import Config
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+    from mmseg.apis import init_model
+
+    for path, what in ((config, 'config'), (checkpoint, 'checkpoint')):
+        if not osp.isfile(path):
+            raise SystemExit(f'{what} file {path} does not exist')
+    try:
+        cfg = Config.fromfile(config)
+    except Exception as error:
+        first = (str(error).splitlines() or [type(error).__name__])[0]
+        raise SystemExit(f'config {config} could not be read: {first}')
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'model' not in cfg:
+        raise SystemExit(f'config {config} has no `model`')
+    strip_pretrained(cfg.model)
+    if 'test_pipeline' not in cfg:
+        pipeline = ((cfg.get('test_dataloader') or {}).get('dataset')
+                    or {}).get('pipeline')
+        if not pipeline:
+            raise SystemExit(f'config {config} has no `test_pipeline`, which '
+                             'inference needs')
+        cfg.test_pipeline = pipeline
+
+    state_dict, meta = read_checkpoint(checkpoint)
+    # init_model loads non-strictly (a wrong checkpoint only warns), so
+    # build without weights, check, then load strictly.
+    model = init_model(cfg, None, device='cpu')
+    mismatched, total, example = weight_mismatches(model.state_dict(),
+                                                   state_dict)
+    if mismatched:
+        raise SystemExit(
+            f'{checkpoint} was not trained with {config}: {mismatched} of '
+            f'{total} weights do not match (e.g. {example})')
+    _load_checkpoint_to_model(model, dict(state_dict=state_dict), strict=True)
+    dataset_meta = meta.get('dataset_meta') or {}
+    if not dataset_meta.get('classes') or not dataset_meta.get('palette'):
+        dataset_meta = dataset_metainfo(cfg)
+    model.dataset_meta = dict(
+        classes=tuple(dataset_meta['classes']),
+        palette=[list(color) for color in dataset_meta['palette']])
+    model.to(device)
+    model.eval()
+    return model
+
+
+def predict(model, image: np.ndarray) -> np.ndarray:
+    """Segment one image with ``inference_model``.
+
+    Args:
+        model (nn.Module): A segmentor from :func:`load_checked_model`.
+        image (np.ndarray): BGR image, shape (H, W, 3).
+
+    Returns:
+        np.ndarray: Predicted train ids, shape (H, W), dtype uint8.
+    """
+    from mmseg.apis import inference_model
+
+    result = inference_model(model, image)
+    label = result.pred_sem_seg.data.squeeze(0).cpu().numpy()
+    return label.astype(np.uint8)
+
+
+# --------------------------------------------------------------- colours --
+
+
+def palette_lut(palette: Sequence[Sequence[int]]) -> np.ndarray:
+    """A 256-entry colour table: class i gets ``palette[i]``, others black.
+
+    Args:
+        palette (Sequence[Sequence[int]]): RGB colour of each class.
+
+    Returns:
+        np.ndarray: Shape (256, 3), dtype uint8.
+    """
+    lut = np.zeros((256, 3), dtype=np.uint8)
+    colors = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)[:256]
+    lut[:len(colors)] = colors
+    return lut
+
+
+def colorize(label: np.ndarray,
+             palette: Sequence[Sequence[int]]) -> np.ndarray:
+    """Paint a label map with a palette.
+
+    Args:
+        label (np.ndarray): Class indices, shape (H, W).
+        palette (Sequence[Sequence[int]]): RGB colour of each class; other
+            values (e.g. the ignore index 255) are black.
+
+    Returns:
+        np.ndarray: RGB image, shape (H, W, 3), dtype uint8.
+    """
+    return palette_lut(palette)[label.astype(np.uint8)]
+
+
+def overlay(image_rgb: np.ndarray,
+            label: np.ndarray,
+            palette: Sequence[Sequence[int]],
+            opacity: float = 0.5,
+            ignore_index: int = IGNORE_INDEX) -> np.ndarray:
+    """Blend class colours into an image.
+
+    Args:
+        image_rgb (np.ndarray): RGB image, shape (H, W, 3).
+        label (np.ndarray): Class indices, shape (H, W).
+        palette (Sequence[Sequence[int]]): RGB colour of each class.
+        opacity (float): Weight of the colours, in [0, 1]. Defaults to 0.5.
+        ignore_index (int): Pixels with this value keep the image.
+            Defaults to 255.
+
+    Returns:
+        np.ndarray: RGB image, shape (H, W, 3), dtype uint8.
+    """
+    colors = colorize(label, palette).astype(np.float32)
+    blended = (1.0 - opacity) * image_rgb.astype(np.float32) + opacity * colors
+    blended[label == ignore_index] = image_rgb[label == ignore_index]
+    return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+
+
+def trainid_to_labelid_lut() -> np.ndarray:
+    """Cityscapes train id -> label id table, from cityscapesscripts.
+
+    Returns:
+        np.ndarray: Shape (256,), dtype uint8; train ids without a label map
+        to 0 ('unlabeled').
+    """
+    from cityscapesscripts.helpers.labels import trainId2label
+
+    lut = np.zeros(256, dtype=np.uint8)
+    for train_id, label in trainId2label.items():
+        if 0 <= train_id < 256 and label.id >= 0:
+            lut[train_id] = label.id
+    return lut
+
+
+def save_png(array: np.ndarray, path: str) -> None:
+    """Write a uint8 (H, W) or RGB (H, W, 3) array as PNG."""
+    from PIL import Image
+
+    Image.fromarray(np.ascontiguousarray(array)).save(path)
+
+
+# ------------------------------------------------------------------ main --
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Segment the images and write overlays and label maps.
+
+    Args:
+        argv (Sequence[str], optional): Command line without the program
+            name. Defaults to None (``sys.argv[1:]``).
+    """
+    args = parse_args(argv)
+    # Cheap checks first: no model is built for a typo in a path.
+    for path, what in ((args.config, 'config'), (args.checkpoint,
+                                                 'checkpoint')):
+        if not osp.isfile(path):
+            raise SystemExit(f'{what} file {path} does not exist')
+    images = find_images(args.images, exclude_dir=args.out)
+    stems = output_stems(images)
+    check_images(images)
+
+    from mmengine.utils import ProgressBar, mkdir_or_exist
+
+    model = load_checked_model(args.config, args.checkpoint, args.device,
+                               args.cfg_options)
+    classes = model.dataset_meta['classes']
+    palette = model.dataset_meta['palette']
+    label_lut = None
+    if args.label_format == 'labelid':
+        from mmseg.datasets import CityscapesDataset
+        if tuple(classes) != tuple(CityscapesDataset.METAINFO['classes']):
+            raise SystemExit(
+                '--label-format labelid needs a model of the 19 Cityscapes '
+                f'classes; {args.checkpoint} predicts {len(classes)} other '
+                'classes: use --label-format trainid')
+        label_lut = trainid_to_labelid_lut()
+
+    mkdir_or_exist(args.out)
+    suffix = LABEL_SUFFIXES[args.label_format]
+    progress = ProgressBar(len(images))
+    for path, stem in zip(images, stems):
+        try:
+            image = read_image(path)
+        except SystemExit:
+            sys.stdout.write('\n')  # end the progress bar's line
+            sys.stdout.flush()
+            raise
+        label = predict(model, image)
+        save_png(
+            overlay(image[..., ::-1], label, palette, args.opacity),
+            osp.join(args.out, f'{stem}_overlay.png'))
+        save_png(label if label_lut is None else label_lut[label],
+                 osp.join(args.out, f'{stem}{suffix}'))
+        progress.update()
+    sys.stdout.write('\n')
+    print(f'{len(images)} image(s): overlays and {args.label_format} label '
+          f'maps written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
