@@ -3,9 +3,8 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-SYNTHETIC_ROOT ?= data/synthetic_cityscapes
 
-.PHONY: setup test demo data clean-venv
+.PHONY: setup test demo clean-venv
 
 # Creates/refreshes .venv: torch, mmcv (built with ops, wheel cached),
 # mmengine, mmseg, cityscapesscripts, the package (editable); then checks it.
@@ -15,15 +14,9 @@ setup:
 test: setup
 	$(PY) -m pytest tests -q
 
-# The generated street scenes in Cityscapes layout, converted with the real
-# converter (labelTrainIds + split lists).
-data: setup
-	@if [ ! -f $(SYNTHETIC_ROOT)/train.txt ]; then \
-	  $(PY) tools/dataset_converters/make_synthetic_cityscapes.py $(SYNTHETIC_ROOT) && \
-	  $(PY) tools/dataset_converters/cityscapes.py $(SYNTHETIC_ROOT) --nproc 2; \
-	fi
-
-demo: setup data
+# Trains and evaluates a tiny ContraFusionNet and its transformer-only
+# ablation on generated Cityscapes-format data; results in work_dirs/demo/.
+demo: setup
 	@bash tools/demo.sh
 
 clean-venv:

@@ -254,46 +254,6 @@ def output_stems(images: Sequence[str]) -> List[str]:
 # ----------------------------------------------------------------- model --
 
 
-def strip_pretrained(cfg: Any) -> None:
-    """Drop every pretrained-weights entry of a model config, in place.
-
-    ``init_model`` only clears ``model.pretrained`` (and the backbone's
-    ``init_cfg`` of an ``EncoderDecoder``); this clears ``Pretrained``
-    ``init_cfg`` entries and ``pretrained`` paths at any depth, e.g. both
-    encoders of a ``DualEncoder``, so nothing is downloaded or read; the
-    checkpoint supplies the weights.
-
-    Args:
-        cfg (dict | list): The ``model`` config (nested dicts and lists).
-    """
-    if isinstance(cfg, dict):
-        for key in list(cfg.keys()):
-            value = cfg[key]
-            if key == 'pretrained' and isinstance(value, str):
-                cfg[key] = None
-            elif key == 'init_cfg':
-                cfg[key] = _without_pretrained(value)
-            else:
-                strip_pretrained(value)
-    elif isinstance(cfg, (list, tuple)):
-        for item in cfg:
-            strip_pretrained(item)
-
-
-def _is_pretrained_init(init_cfg: Any) -> bool:
-    return isinstance(init_cfg, dict) and (
-        init_cfg.get('type') == 'Pretrained' or 'checkpoint' in init_cfg)
-
-
-def _without_pretrained(init_cfg: Any) -> Any:
-    if _is_pretrained_init(init_cfg):
-        return None
-    if isinstance(init_cfg, (list, tuple)):
-        kept = [item for item in init_cfg if not _is_pretrained_init(item)]
-        return kept or None
-    return init_cfg
-
-
 def read_checkpoint(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """Load a checkpoint file on the CPU.
 
@@ -430,6 +390,7 @@ def load_checked_model(config: str,
         cfg.merge_from_dict(cfg_options)
     if 'model' not in cfg:
         raise SystemExit(f'config {config} has no `model`')
+    from mmseg_contrafusion.utils import strip_pretrained
     strip_pretrained(cfg.model)
     if 'test_pipeline' not in cfg:
         pipeline = ((cfg.get('test_dataloader') or {}).get('dataset')
