@@ -147,10 +147,53 @@ def numpy_in1d() -> None:
         np.in1d = in1d
 
 
+def atomic_local_writes() -> None:
+    """Write checkpoints atomically.
+
+    mmengine's ``LocalBackend.put`` / ``put_text`` write straight into the
+    target file, so a job killed while saving (preemption, OOM killer, a
+    time limit) leaves a truncated ``iter_N.pth``. Here each write goes to a temporary file
+    in the same folder and is renamed over the target only when complete,
+    so a file either holds its old content or its whole new content.
+    """
+    import tempfile
+
+    from mmengine.fileio.backends import local_backend
+    from mmengine.utils import mkdir_or_exist
+
+    def write_atomically(filepath, data, mode: str, **open_kwargs) -> None:
+        filepath = str(filepath)
+        folder = os.path.dirname(os.path.abspath(filepath))
+        mkdir_or_exist(folder)
+        fd, tmp = tempfile.mkstemp(
+            dir=folder, prefix=f'.{os.path.basename(filepath)}.',
+            suffix='.tmp')
+        try:
+            with os.fdopen(fd, mode, **open_kwargs) as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, filepath)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    def put(self, obj: bytes, filepath) -> None:
+        write_atomically(filepath, obj, 'wb')
+
+    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        write_atomically(filepath, obj, 'w', encoding=encoding)
+
+    local_backend.LocalBackend.put = put
+    local_backend.LocalBackend.put_text = put_text
+
+
 FIXES: Dict[str, Callable[[], None]] = {
     'trusted_checkpoint_load': trusted_checkpoint_load,
     'cpu_distributed': cpu_distributed,
     'numpy_in1d': numpy_in1d,
+    'atomic_local_writes': atomic_local_writes,
 }
 
 

@@ -151,3 +151,61 @@ def test_numpy_in1d_for_cityscapes_evaluator(tmp_path):
         without = run_python(code, disable='numpy_in1d')
         assert without.returncode != 0
         assert 'in1d' in without.stderr
+
+
+SAVE_KILLED_MIDWAY = '''
+import builtins, os, torch
+import mmseg_contrafusion
+from mmengine.runner.checkpoint import save_checkpoint, _load_checkpoint
+path = {path!r}
+save_checkpoint(dict(state_dict=dict(w=torch.zeros(4))), path)  # good one
+
+
+class Killed(BaseException):
+    pass
+
+
+real_fdopen, real_open = os.fdopen, builtins.open
+
+
+class HalfWriter:
+    """Writes half the bytes, then the job dies."""
+    def __init__(self, f):
+        self.f = f
+    def write(self, data):
+        self.f.write(data[:len(data) // 2])
+        self.f.flush()
+        raise Killed()
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+    def __enter__(self):
+        return self
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+os.fdopen = lambda *a, **k: HalfWriter(real_fdopen(*a, **k))
+builtins.open = lambda *a, **k: (HalfWriter(real_open(*a, **k))
+                                 if 'w' in (a[1] if len(a) > 1 else k.get('mode', 'r'))
+                                 else real_open(*a, **k))
+try:
+    save_checkpoint(dict(state_dict=dict(w=torch.ones(1000))), path)
+except Killed:
+    pass
+os.fdopen, builtins.open = real_fdopen, real_open
+ckpt = _load_checkpoint(path, map_location='cpu')
+assert ckpt['state_dict']['w'].sum().item() == 0, 'old checkpoint changed'
+leftovers = [f for f in os.listdir(os.path.dirname(path)) if f.endswith('.tmp')]
+assert not leftovers, leftovers
+print('INTACT')
+'''
+
+
+def test_atomic_local_writes(tmp_path):
+    """A save killed midway leaves the previous checkpoint intact."""
+    code = SAVE_KILLED_MIDWAY.format(path=str(tmp_path / 'iter_1.pth'))
+    with_fix = run_python(code)
+    assert with_fix.returncode == 0, with_fix.stderr[-3000:]
+    assert 'INTACT' in with_fix.stdout
+    without = run_python(code, disable='atomic_local_writes')
+    assert without.returncode != 0  # truncated file: not loadable

@@ -79,9 +79,10 @@ class CheckedCityscapesDataset(CityscapesDataset):
         return data_list
 
     def prepare_data(self, idx: int):
-        """Load one sample; name its files if that fails."""
+        """Load one sample; name its files if that fails or its labels are
+        neither a class id nor the ignore index."""
         try:
-            return super().prepare_data(idx)
+            results = super().prepare_data(idx)
         except Exception as error:
             info = self.get_data_info(idx)
             files = ' / '.join(
@@ -92,3 +93,22 @@ class CheckedCityscapesDataset(CityscapesDataset):
                 f'{error}): the file is missing, truncated or not an image; '
                 're-extract it from the Cityscapes archives or remove it from '
                 'the split.') from error
+        self._check_label_values(results, idx)
+        return results
+
+    def _check_label_values(self, results, idx: int) -> None:
+        samples = results.get('data_samples') if isinstance(results,
+                                                            dict) else None
+        seg = getattr(getattr(samples, 'gt_sem_seg', None), 'data', None)
+        if seg is None:
+            return
+        num_classes = len(self.metainfo['classes'])
+        bad = seg[(seg >= num_classes) & (seg != self.ignore_index)]
+        if bad.numel():
+            values = sorted(set(bad.unique().tolist()))[:8]
+            raise DatasetError(
+                f'label map {self.get_data_info(idx).get("seg_map_path")} '
+                f'has values {values} that are neither a class id '
+                f'(0..{num_classes - 1}) nor the ignore index '
+                f'{self.ignore_index}: it is probably a labelIds map, not '
+                f'labelTrainIds; recreate it with `{CONVERTER} <root>`.')

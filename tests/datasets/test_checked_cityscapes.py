@@ -82,3 +82,86 @@ def test_unreadable_image_names_the_file(tmp_path, synthetic_cityscapes):
     with pytest.raises(DatasetError) as info:
         dataset.prepare_data(0)
     assert img_path in str(info.value)
+
+
+def copy_of(tmp_path, synthetic_cityscapes):
+    root = str(tmp_path / 'copy')
+    shutil.copytree(synthetic_cityscapes, root)
+    return root
+
+
+def test_empty_split_is_named(tmp_path, synthetic_cityscapes):
+    root = copy_of(tmp_path, synthetic_cityscapes)
+    (tmp_path / 'copy' / 'leftImg8bit' / 'empty').mkdir()
+    with pytest.raises(DatasetError, match='the split is empty') as info:
+        build(root, split='empty')
+    assert 'leftImg8bit/empty' in str(info.value)
+
+
+def test_label_values_outside_classes_are_named(tmp_path,
+                                                synthetic_cityscapes):
+    import cv2
+    import numpy as np
+    root = copy_of(tmp_path, synthetic_cityscapes)
+    dataset = build(root)
+    seg_path = dataset.get_data_info(1)['seg_map_path']
+    label = cv2.imread(seg_path, cv2.IMREAD_UNCHANGED)
+    label[:2, :2] = 33  # a labelId (bicycle), not a trainId
+    cv2.imwrite(seg_path, label)
+    with pytest.raises(DatasetError) as info:
+        dataset.prepare_data(1)
+    message = str(info.value)
+    assert seg_path in message and '[33]' in message
+    assert 'labelTrainIds' in message
+    dataset.prepare_data(0)  # the other samples are fine
+    assert np.all(cv2.imread(seg_path, cv2.IMREAD_UNCHANGED)[:2, :2] == 33)
+
+
+@pytest.mark.parametrize('mode', ['gray', 'rgba'])
+def test_grayscale_and_rgba_images_load_as_3_channels(tmp_path,
+                                                      synthetic_cityscapes,
+                                                      mode):
+    import cv2
+    root = copy_of(tmp_path, synthetic_cityscapes)
+    dataset = build(root)
+    img_path = dataset.get_data_info(0)['img_path']
+    img = cv2.imread(img_path)
+    if mode == 'gray':
+        cv2.imwrite(img_path, cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
+    else:
+        cv2.imwrite(img_path, cv2.cvtColor(img, cv2.COLOR_BGR2BGRA))
+    sample = dataset.prepare_data(0)
+    assert sample['inputs'].shape == (3, ) + img.shape[:2]
+
+
+def test_image_smaller_than_crop_is_padded(synthetic_cityscapes):
+    """256x128 images with a 256x256 crop: padded, ignore in the padding."""
+    from mmseg.models import SegDataPreProcessor
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations'),
+        dict(type='RandomCrop', crop_size=(256, 256), cat_max_ratio=0.75),
+        dict(type='PackSegInputs')
+    ]
+    dataset = DATASETS.build(
+        dict(
+            type='CheckedCityscapesDataset',
+            data_root=synthetic_cityscapes,
+            data_prefix=dict(
+                img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
+            pipeline=pipeline))
+    sample = dataset[0]
+    assert sample['inputs'].shape[1:] == (128, 256)
+    preprocessor = SegDataPreProcessor(
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        size=(256, 256),
+        pad_val=0,
+        seg_pad_val=255)
+    batch = preprocessor(
+        dict(inputs=[sample['inputs']],
+             data_samples=[sample['data_samples']]), training=True)
+    assert batch['inputs'].shape == (1, 3, 256, 256)
+    seg = batch['data_samples'][0].gt_sem_seg.data
+    assert seg.shape[-2:] == (256, 256)
+    assert (seg[:, 128:] == 255).all()

@@ -14,4 +14,8 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=10),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    visualization=dict(type='SegVisualizationHook'),
+    # mmseg_contrafusion: stop on a NaN/inf loss term, naming it; check that
+    # the heads predict as many classes as the dataset has.
+    finite_loss=dict(type='FiniteLossHook'),
+    num_class_check=dict(type='NumClassCheckHook'))

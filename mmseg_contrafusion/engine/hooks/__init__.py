@@ -1,1 +1,6 @@
-__all__ = []
+from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
+from .loss_weight_warmup_hook import LossWeightWarmupHook
+from .num_class_check_hook import NumClassCheckHook
+
+__all__ = ['FiniteLossHook', 'NonFiniteLossError', 'NumClassCheckHook',
+           'LossWeightWarmupHook']
