@@ -13,7 +13,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmseg_contrafusion.datasets import DatasetError
+from mmseg_contrafusion.utils import ActionableError
 
 IOU_METRICS = ('mIoU', 'mDice', 'mFscore')
 
@@ -128,8 +128,8 @@ def main() -> None:
     try:
         runner = Runner.from_cfg(cfg)
         runner.test()
-    except DatasetError as error:
-        # A data problem: one line naming the file and the fix.
+    except ActionableError as error:
+        # Bad data, config or checkpoint: one line naming it and the fix.
         raise SystemExit(error.one_line())
 
 

@@ -13,7 +13,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmseg_contrafusion.datasets import DatasetError
+from mmseg_contrafusion.utils import ActionableError
 
 
 def parse_args() -> argparse.Namespace:
@@ -92,8 +92,8 @@ def main() -> None:
         else:
             runner = Runner.from_cfg(cfg)
         runner.train()
-    except DatasetError as error:
-        # A data problem: one line naming the file and the fix.
+    except ActionableError as error:
+        # Bad data, config or checkpoint: one line naming it and the fix.
         raise SystemExit(error.one_line())
 
 

@@ -3,22 +3,16 @@ from typing import List
 
 from mmseg.datasets import CityscapesDataset
 from mmseg.registry import DATASETS
+from ..utils import ActionableError
 
 CONVERTER = 'python tools/dataset_converters/cityscapes.py'
 
 
-class DatasetError(RuntimeError):
-    """A dataset file or folder is missing or unreadable.
+class DatasetError(ActionableError):
+    """A dataset file or folder is missing, unreadable or holds bad labels.
 
     The message names the path and what to do about it.
     """
-
-    def one_line(self) -> str:
-        """The message alone, also when re-raised from a DataLoader worker
-        (whose copy carries the worker's traceback)."""
-        lines = [line for line in str(self).splitlines() if line.strip()]
-        last = lines[-1] if lines else ''
-        return 'DatasetError: ' + last.split('DatasetError: ')[-1]
 
 
 @DATASETS.register_module()

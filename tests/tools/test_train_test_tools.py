@@ -101,3 +101,26 @@ def test_missing_config_is_one_clear_line(tmp_path):
     assert result.returncode != 0
     assert str(tmp_path / 'nope.py') in result.stderr
     assert 'Traceback' not in result.stderr
+
+
+def test_checkpoint_of_another_model_is_one_clear_line(trained, tmp_path):
+    ckpt = osp.join(trained['work_dir'], 'iter_6.pth')
+    other = osp.join(
+        REPO_ROOT, 'configs/contrafusionnet/'
+        'contrafusionnet_tiny_2xb2-400it_synthetic-256x256.py')
+    result = run([PYTHON, 'tools/test.py', other, ckpt, '--work-dir',
+                  str(tmp_path)], trained['env'])
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith('CheckpointMismatchError: ') and ckpt in last
+    assert 'was not trained with this config' in last
+
+
+def test_missing_data_root_is_one_clear_line(tmp_path):
+    env = dict(os.environ, SYNTHETIC_CITYSCAPES_ROOT=str(tmp_path / 'none/'))
+    result = run([PYTHON, 'tools/train.py', TINY_CONFIG, '--work-dir',
+                  str(tmp_path / 'wd')], env)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith('DatasetError: ')
+    assert str(tmp_path / 'none') in last and 'does not exist' in last

@@ -23,6 +23,8 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'),
     # mmseg_contrafusion: stop on a NaN/inf loss term, naming it; check that
-    # the heads predict as many classes as the dataset has.
+    # the heads predict as many classes as the dataset has and that a loaded
+    # checkpoint belongs to the model.
     finite_loss=dict(type='FiniteLossHook'),
-    num_class_check=dict(type='NumClassCheckHook'))
+    num_class_check=dict(type='NumClassCheckHook'),
+    checkpoint_match=dict(type='CheckpointMatchHook'))

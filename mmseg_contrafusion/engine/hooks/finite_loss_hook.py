@@ -4,9 +4,10 @@ from typing import Optional
 from mmengine.hooks import Hook
 
 from mmseg.registry import HOOKS
+from ...utils import ActionableError
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(ActionableError):
     """A loss term became NaN or infinite; training stopped."""
 
 

@@ -1,0 +1,53 @@
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.runner import BaseLoop
+
+from mmseg.registry import HOOKS
+from ...utils import ActionableError, weight_mismatches
+
+
+class CheckpointMismatchError(ActionableError):
+    """The checkpoint was written by another model than the config's."""
+
+
+@HOOKS.register_module()
+class CheckpointMatchHook(Hook):
+    """Refuse a checkpoint that does not belong to the config's model.
+
+    mmengine loads ``load_from`` / the CHECKPOINT of ``tools/test.py`` with
+    ``strict=False`` and only logs the keys that did not fit, so testing a
+    checkpoint of another model silently scores a mostly random network.
+    When testing or resuming, every weight must match. When training from
+    ``load_from`` (fine-tuning, e.g. with another number of classes) a
+    partial match is fine, but a checkpoint that fits less than
+    ``min_train_match`` of the model's weights is an error.
+
+    Args:
+        min_train_match (float): Least fraction of matching weights for
+            ``load_from`` in training. Defaults to 0.5.
+    """
+
+    def __init__(self, min_train_match: float = 0.5) -> None:
+        self.min_train_match = min_train_match
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Compare the loaded weights with the model's."""
+        state = checkpoint.get('state_dict', checkpoint)
+        state = {k[7:] if k.startswith('module.') else k: v
+                 for k, v in state.items()}
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        mismatched, total, example = weight_mismatches(
+            model.state_dict(), state)
+        if not mismatched:
+            return
+        training = isinstance(getattr(runner, '_train_loop', None), BaseLoop)
+        if training and not runner._resume and (
+                1 - mismatched / total) >= self.min_train_match:
+            return
+        source = runner._load_from or 'the checkpoint'
+        raise CheckpointMismatchError(
+            f'{source} was not trained with this config '
+            f'({runner.cfg.filename}): {mismatched} of {total} weights do not '
+            f'match (e.g. {example}). Use the checkpoint of this config, or '
+            'the config the checkpoint was trained with.')

@@ -1,0 +1,47 @@
+"""CheckpointMatchHook: a checkpoint of another model is refused."""
+from types import SimpleNamespace
+
+import pytest
+import torch.nn as nn
+from mmengine.runner import IterBasedTrainLoop
+
+from mmseg_contrafusion.engine.hooks import (CheckpointMatchHook,
+                                             CheckpointMismatchError)
+
+
+def model():
+    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8),
+                         nn.Conv2d(8, 19, 1))
+
+
+def runner(training=False, resume=False):
+    loop = IterBasedTrainLoop.__new__(IterBasedTrainLoop) if training else {}
+    return SimpleNamespace(
+        model=model(), _train_loop=loop, _resume=resume,
+        _load_from='other.pth', cfg=SimpleNamespace(filename='this.py'))
+
+
+def test_matching_checkpoint_passes():
+    state = {'module.' + k: v for k, v in model().state_dict().items()}
+    CheckpointMatchHook().after_load_checkpoint(runner(), dict(state_dict=state))
+
+
+def test_other_model_is_refused_when_testing():
+    other = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 10, 1))
+    with pytest.raises(CheckpointMismatchError) as info:
+        CheckpointMatchHook().after_load_checkpoint(
+            runner(), dict(state_dict=other.state_dict()))
+    message = str(info.value)
+    assert 'other.pth was not trained with this config (this.py)' in message
+    assert 'weights do not match' in message and "key '0.weight'" in message
+
+
+def test_fine_tuning_with_another_head_is_allowed():
+    state = model().state_dict()
+    state['2.weight'] = state['2.weight'][:10]  # 10 classes instead of 19
+    state['2.bias'] = state['2.bias'][:10]
+    CheckpointMatchHook().after_load_checkpoint(
+        runner(training=True), dict(state_dict=state))
+    with pytest.raises(CheckpointMismatchError):  # but not for --resume
+        CheckpointMatchHook().after_load_checkpoint(
+            runner(training=True, resume=True), dict(state_dict=state))
