@@ -38,7 +38,7 @@ def trusted_checkpoint_load() -> None:
     """
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    def load_trusted_local(filename: str, map_location=None) -> dict:
+    def load_from_local(filename: str, map_location=None) -> dict:
         filename = os.path.expanduser(filename)
         if not os.path.isfile(filename):
             raise FileNotFoundError(
@@ -48,7 +48,7 @@ def trusted_checkpoint_load() -> None:
             filename, map_location=map_location, weights_only=False)
 
     CheckpointLoader.register_scheme(
-        prefixes='', loader=load_trusted_local, force=True)
+        prefixes='', loader=load_from_local, force=True)
 
 
 @contextlib.contextmanager

@@ -56,7 +56,7 @@ say "pictures"
   --data-root "$DATA" --split val --num-images 4 --out "$DEMO_DIR/predictions.png"
 "$PYTHON" tools/visualization/training_curves.py \
   "$DEMO_DIR/contrafusionnet" "$DEMO_DIR/transformer_only" \
-  --label ContraFusionNet "Transformer only" --out "$DEMO_DIR/training_curves.png"
+  --label ContraFusionNet --label "Transformer only" --out "$DEMO_DIR/training_curves.png"
 "$PYTHON" tools/visualization/feature_alignment.py "$CFN" \
   "$DEMO_DIR/contrafusionnet/iter_$DEMO_ITERS.pth" --data-root "$DATA" \
   --out "$DEMO_DIR/feature_alignment.png"

@@ -14,6 +14,7 @@ Example::
         --data-root data/synthetic_cityscapes --out alignment.png
 """
 import argparse
+import logging
 import os.path as osp
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -60,6 +61,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def build_model(config: str, checkpoint: Optional[str], seed: int):
     """The model with random init (``checkpoint=None``) or trained weights."""
     from mmengine.config import Config
+    from mmengine.logging import MMLogger
     from mmengine.model import revert_sync_batchnorm
     from mmengine.runner import load_checkpoint, set_random_seed
 
@@ -74,7 +76,12 @@ def build_model(config: str, checkpoint: Optional[str], seed: int):
     set_random_seed(seed)
     model = MODELS.build(cfg.model)
     if checkpoint is None:
+        # init_weights logs every parameter at INFO; only the result matters.
+        logger = MMLogger.get_current_instance()
+        level = logger.level
+        logger.setLevel(logging.WARNING)
         model.init_weights()
+        logger.setLevel(level)
     else:
         load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     model = revert_sync_batchnorm(model).eval()
