@@ -185,28 +185,3 @@ def test_checkpoint_with_other_shapes(in_process, tmp_path):
     mismatched, total = map(int, match.groups())
     assert mismatched == 2 and total > 100  # conv_seg weight and bias
     assert 'decode_head.conv_seg' in message and 'shape' in message
-
-
-def test_strip_pretrained_clears_nested_init_cfg():
-    model = dict(
-        type='DualEncoder',
-        pretrained='open-mmlab://resnet50_v1c',
-        backbone=dict(
-            type='MixVisionTransformer',
-            init_cfg=dict(type='Pretrained', checkpoint='mit_b2.pth')),
-        cnn_encoder=dict(
-            type='HRNet',
-            init_cfg=[
-                dict(type='Pretrained', checkpoint='hrnet.pth'),
-                dict(type='Constant', val=1, layer='BatchNorm2d')
-            ]),
-        decode_head=dict(
-            type='ContrastiveFusionHead',
-            init_cfg=dict(type='Normal', std=0.01)))
-    infer.strip_pretrained(model)
-    assert model['pretrained'] is None
-    assert model['backbone']['init_cfg'] is None
-    assert model['cnn_encoder']['init_cfg'] == [
-        dict(type='Constant', val=1, layer='BatchNorm2d')
-    ]
-    assert model['decode_head']['init_cfg'] == dict(type='Normal', std=0.01)

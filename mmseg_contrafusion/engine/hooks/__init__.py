@@ -1,6 +1,10 @@
+from .checkpoint_match_hook import (CheckpointMatchHook,
+                                    CheckpointMismatchError)
 from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
 from .loss_weight_warmup_hook import LossWeightWarmupHook
 from .num_class_check_hook import NumClassCheckHook
 
-__all__ = ['FiniteLossHook', 'NonFiniteLossError', 'NumClassCheckHook',
-           'LossWeightWarmupHook']
+__all__ = [
+    'CheckpointMatchHook', 'CheckpointMismatchError', 'FiniteLossHook',
+    'LossWeightWarmupHook', 'NonFiniteLossError', 'NumClassCheckHook'
+]

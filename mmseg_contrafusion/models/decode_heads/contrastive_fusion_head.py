@@ -11,6 +11,7 @@ from mmseg.models.decode_heads.psp_head import PPM
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList
+from ..utils.cac_branch import build_cac_branch
 from ..utils.fusion_block import FUSION_TYPES, FusionBlock
 from ..utils.projection_head import ProjectionHead
 
@@ -115,6 +116,11 @@ class ContrastiveFusionHead(BaseDecodeHead):
         loss_contrast (dict, optional): Config of the contrastive loss; None
             disables it (and builds no projection head). Defaults to
             ``dict(type='CrossEncoderContrastLoss')``.
+        cac (dict, optional): Settings of a :class:`CACBranch` (CAC, Lv et
+            al., ACM MM 2023) on the fused features (the ``num_levels``
+            fused levels at the finest resolution, concatenated: the input
+            of the decoder's 1x1 fusion conv); it adds ``loss_cac`` and
+            ``loss_ce_weight`` in training. None (default) builds none.
         interpolate_mode (str): Upsampling mode of the decoder. Defaults to
             ``'bilinear'``.
         in_index (Sequence[int]): Levels of each stream used. Defaults to
@@ -136,6 +142,7 @@ class ContrastiveFusionHead(BaseDecodeHead):
                  proj_channels: Optional[int] = None,
                  loss_contrast: OptConfigType = dict(
                      type='CrossEncoderContrastLoss'),
+                 cac: OptConfigType = None,
                  interpolate_mode: str = 'bilinear',
                  in_index: Sequence[int] = (0, 1, 2, 3),
                  **kwargs) -> None:
@@ -250,6 +257,10 @@ class ContrastiveFusionHead(BaseDecodeHead):
                 ProjectionHead(channels, **proj_kwargs)
                 for _ in self.contrast_levels)
 
+        # Training-only CAC branch on the fused features.
+        self.cac_branch = build_cac_branch(cac, self,
+                                           channels * self.num_levels)
+
     @property
     def with_transformer(self) -> bool:
         """bool: Whether the head takes a transformer stream."""
@@ -269,6 +280,11 @@ class ContrastiveFusionHead(BaseDecodeHead):
     def with_contrast(self) -> bool:
         """bool: Whether the training loss has a contrastive term."""
         return self.loss_contrast is not None
+
+    @property
+    def with_cac(self) -> bool:
+        """bool: Whether the training loss has the CAC terms."""
+        return self.cac_branch is not None
 
     def extra_repr(self) -> str:
         return (super().extra_repr() + f', fusion={self.fusion!r}, '
@@ -332,6 +348,34 @@ class ContrastiveFusionHead(BaseDecodeHead):
             Tensor: Segmentation logits, shape (B, out_channels, H/4, W/4)
             for stride-4 finest features.
         """
+        return self.decode(self.fused_features(t_lat, c_lat))
+
+    def decode(self, fused: Tensor) -> Tensor:
+        """The all-MLP decoder's 1x1 fusion conv, then ``cls_seg``.
+
+        Args:
+            fused (Tensor): Output of :meth:`fused_features`.
+
+        Returns:
+            Tensor: Segmentation logits, shape (B, out_channels, h, w).
+        """
+        return self.cls_seg(self.fusion_conv(fused))
+
+    def fused_features(self, t_lat: Optional[List[Tensor]],
+                       c_lat: Optional[List[Tensor]]) -> Tensor:
+        """Fuse the streams and bring every level to the finest resolution.
+
+        Args:
+            t_lat (list[Tensor], optional): Transformer laterals from
+                :meth:`project`.
+            c_lat (list[Tensor], optional): CNN laterals from :meth:`project`.
+
+        Returns:
+            Tensor: The fused levels (after the optional top-down path),
+            resized to the finest level and concatenated, shape
+            (B, channels * num_levels, H/4, W/4) for stride-4 finest
+            features.
+        """
         if t_lat is not None and c_lat is not None:
             fused = [
                 fusion(t, self._resize(c, t.shape[2:]))
@@ -344,9 +388,7 @@ class ContrastiveFusionHead(BaseDecodeHead):
                 fused[i] = self.top_down_convs[i](
                     fused[i] + self._resize(fused[i + 1], fused[i].shape[2:]))
         size = fused[0].shape[2:]
-        out = self.fusion_conv(
-            torch.cat([self._resize(x, size) for x in fused], dim=1))
-        return self.cls_seg(out)
+        return torch.cat([self._resize(x, size) for x in fused], dim=1)
 
     def forward(self, inputs: Tuple[StreamFeats, StreamFeats]) -> Tensor:
         """Inference path: fusion decoder only, no contrastive module.
@@ -396,14 +438,18 @@ class ContrastiveFusionHead(BaseDecodeHead):
         Returns:
             dict[str, Tensor]: ``loss_decode`` terms by ``loss_name`` (e.g.
             ``loss_ce``, ``loss_dice``), ``acc_seg`` and, with a contrastive
-            loss, its ``loss_name`` (e.g. ``loss_contrast``).
+            loss, its ``loss_name`` (e.g. ``loss_contrast``); with CAC,
+            ``loss_cac`` and ``loss_ce_weight``.
         """
         t_lat, c_lat = self.project(inputs)
-        seg_logits = self.fuse_and_decode(t_lat, c_lat)
+        fused = self.fused_features(t_lat, c_lat)
+        seg_logits = self.decode(fused)
         losses = self.loss_by_feat(seg_logits, batch_data_samples)
+        seg_label = self._stack_batch_gt(batch_data_samples)
         if self.with_contrast:
             t_embeds, c_embeds = self.embed(t_lat, c_lat)
-            seg_label = self._stack_batch_gt(batch_data_samples)
             losses[self.loss_contrast.loss_name] = self.loss_contrast(
                 t_embeds, c_embeds, seg_label)
+        if self.with_cac:
+            losses.update(self.cac_branch.loss(fused, seg_logits, seg_label))
         return losses

@@ -1,5 +1,5 @@
 """A segmentor with a transformer encoder and a CNN encoder side by side."""
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
 from torch import Tensor
@@ -12,6 +12,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
 
 StreamFeats = Optional[List[Tensor]]
 DualFeats = Tuple[StreamFeats, StreamFeats]
+STREAMS = ('cnn', 'transformer')
 
 
 @MODELS.register_module()
@@ -36,8 +37,13 @@ class DualEncoder(EncoderDecoder):
     None in the pair, and the decode head must be configured for the
     present stream only.
 
-    Auxiliary heads are ordinary mmseg heads (e.g. ``FCNHead``) on one stream,
-    chosen by ``auxiliary_stream``; they receive that stream's feature list.
+    Auxiliary heads are ordinary mmseg heads (e.g. ``FCNHead``, or the
+    training-only ``MultiScaleContrastHead``) on one stream each, chosen by
+    ``auxiliary_stream``; each receives its stream's feature list. One
+    stream name applies to every auxiliary head; a list gives one stream per
+    head of an ``auxiliary_head`` list, e.g. ``auxiliary_head=[mscs, mscs]``
+    with ``auxiliary_stream=['transformer', 'cnn']`` for MS/CS on both
+    encoders.
 
     .. code:: text
 
@@ -56,8 +62,10 @@ class DualEncoder(EncoderDecoder):
         cnn_neck (dict, optional): Neck of the CNN stream. Defaults to None.
         auxiliary_head (dict or list[dict], optional): Auxiliary head(s),
             training only. Defaults to None.
-        auxiliary_stream (str): ``'cnn'`` or ``'transformer'``: the stream
-            whose features the auxiliary heads receive. Defaults to ``'cnn'``.
+        auxiliary_stream (str | Sequence[str]): ``'cnn'`` or
+            ``'transformer'``: the stream whose features the auxiliary heads
+            receive; or a list of them, one per auxiliary head (same length
+            and order as the ``auxiliary_head`` list). Defaults to ``'cnn'``.
         train_cfg (dict, optional): Training config. Defaults to None.
         test_cfg (dict, optional): Testing config (``mode='whole'`` or
             ``'slide'``). Defaults to None.
@@ -76,7 +84,7 @@ class DualEncoder(EncoderDecoder):
                  neck: OptConfigType = None,
                  cnn_neck: OptConfigType = None,
                  auxiliary_head: OptMultiConfig = None,
-                 auxiliary_stream: str = 'cnn',
+                 auxiliary_stream: Union[str, Sequence[str]] = 'cnn',
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
@@ -92,9 +100,8 @@ class DualEncoder(EncoderDecoder):
                              'backbone')
         if cnn_neck is not None and cnn_backbone is None:
             raise ValueError('cnn_neck is set but there is no cnn_backbone')
-        if auxiliary_stream not in ('cnn', 'transformer'):
-            raise ValueError("auxiliary_stream must be 'cnn' or "
-                             f"'transformer', got {auxiliary_stream!r}")
+        aux_streams = self._auxiliary_streams(auxiliary_head,
+                                              auxiliary_stream)
         if pretrained is not None:
             if backbone is None:
                 raise ValueError('pretrained applies to the transformer '
@@ -115,11 +122,13 @@ class DualEncoder(EncoderDecoder):
             self.cnn_neck = MODELS.build(cnn_neck)
         self._init_decode_head(decode_head)
         self._check_head_streams()
-        self.auxiliary_stream = auxiliary_stream
-        if auxiliary_head is not None and not self._has_stream(
-                auxiliary_stream):
-            raise ValueError(f'auxiliary_stream={auxiliary_stream!r} but '
-                             'that encoder is None')
+        self.auxiliary_stream = auxiliary_stream if isinstance(
+            auxiliary_stream, str) else list(auxiliary_stream)
+        self._aux_streams = aux_streams
+        for stream in aux_streams:
+            if not self._has_stream(stream):
+                raise ValueError(f'auxiliary_stream={auxiliary_stream!r} '
+                                 f'but the {stream} encoder is None')
         self._init_auxiliary_head(auxiliary_head)
 
         self.train_cfg = train_cfg
@@ -147,6 +156,37 @@ class DualEncoder(EncoderDecoder):
         if self.with_transformer and self.with_cnn:
             return 'dual'
         return 'transformer' if self.with_transformer else 'cnn'
+
+    @staticmethod
+    def _auxiliary_streams(auxiliary_head: OptMultiConfig,
+                           auxiliary_stream: Union[str, Sequence[str]]
+                           ) -> List[str]:
+        """The stream of each auxiliary head, validated.
+
+        Returns:
+            list[str]: One stream name per auxiliary head (empty without
+            auxiliary heads).
+        """
+        if isinstance(auxiliary_stream, str):
+            streams = [auxiliary_stream]
+        else:
+            streams = list(auxiliary_stream)
+        bad = [s for s in streams if s not in STREAMS]
+        if bad or not streams:
+            raise ValueError("auxiliary_stream must be 'cnn', 'transformer' "
+                             f'or a list of them, got {auxiliary_stream!r}')
+        if auxiliary_head is None:
+            return []
+        num_heads = len(auxiliary_head) if isinstance(auxiliary_head,
+                                                      list) else 1
+        if isinstance(auxiliary_stream, str):
+            return streams * num_heads
+        if len(streams) != num_heads:
+            raise ValueError(
+                f'auxiliary_stream lists {len(streams)} streams for '
+                f'{num_heads} auxiliary head(s): give one per head, or one '
+                'name for all')
+        return streams
 
     def _has_stream(self, stream: str) -> bool:
         return self.with_cnn if stream == 'cnn' else self.with_transformer
@@ -191,14 +231,16 @@ class DualEncoder(EncoderDecoder):
 
     def _auxiliary_head_forward_train(self, inputs: DualFeats,
                                       data_samples: SampleList) -> dict:
-        """Auxiliary losses on the feature list of ``auxiliary_stream``."""
-        feats = inputs[1] if self.auxiliary_stream == 'cnn' else inputs[0]
+        """Auxiliary losses, each head on the feature list of its stream."""
         losses = dict()
         if isinstance(self.auxiliary_head, nn.ModuleList):
-            for idx, aux_head in enumerate(self.auxiliary_head):
+            for idx, (aux_head, stream) in enumerate(
+                    zip(self.auxiliary_head, self._aux_streams)):
+                feats = inputs[1] if stream == 'cnn' else inputs[0]
                 loss_aux = aux_head.loss(feats, data_samples, self.train_cfg)
                 losses.update(add_prefix(loss_aux, f'aux_{idx}'))
         else:
+            feats = inputs[1] if self._aux_streams[0] == 'cnn' else inputs[0]
             loss_aux = self.auxiliary_head.loss(feats, data_samples,
                                                 self.train_cfg)
             losses.update(add_prefix(loss_aux, 'aux'))

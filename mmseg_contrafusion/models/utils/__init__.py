@@ -1,9 +1,20 @@
+from .cac_branch import CACBranch, build_cac_branch
+from .confidence_aware_sampler import (ConfidenceAwareAnchorSampler,
+                                       hard_easy_quotas)
+from .ecfd_context_embedding import ReinforcedContextEmbedding
+from .ecfd_cross_fusion_block import (CrossFusionBlock,
+                                      DeformableCrossAttention)
+from .ecfd_gating_decoder import CrossLevelGatingDecoder
 from .fusion_block import FUSION_TYPES, FusionBlock
 from .pixel_sampler import (ClassBalancedPixelSampler, PixelSamples,
                             balanced_quotas)
 from .projection_head import ProjectionHead
 
 __all__ = [
+    'CACBranch', 'build_cac_branch', 'ConfidenceAwareAnchorSampler',
+    'hard_easy_quotas',
     'ClassBalancedPixelSampler', 'PixelSamples', 'balanced_quotas',
-    'ProjectionHead', 'FusionBlock', 'FUSION_TYPES'
+    'ProjectionHead', 'FusionBlock', 'FUSION_TYPES',
+    'ReinforcedContextEmbedding', 'CrossFusionBlock',
+    'DeformableCrossAttention', 'CrossLevelGatingDecoder'
 ]

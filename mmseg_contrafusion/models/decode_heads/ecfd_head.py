@@ -1,0 +1,301 @@
+"""ECFD: Efficient Cross-Information Fusion Decoder."""
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from torch import Tensor
+
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from ..utils.ecfd_context_embedding import ReinforcedContextEmbedding
+from ..utils.ecfd_cross_fusion_block import CrossFusionBlock, split_levels
+from ..utils.ecfd_gating_decoder import CrossLevelGatingDecoder
+from ..utils.fusion_block import FUSION_TYPES, FusionBlock
+
+Feats = Sequence[Tensor]
+Inputs = Union[Feats, Tuple[Optional[Feats], Optional[Feats]]]
+
+
+@MODELS.register_module()
+class ECFDHead(BaseDecodeHead):
+    """ECFD decode head ("Efficient Cross-Information Fusion Decoder").
+
+    The decoder of ECFD (code: songyang-xiaobai/ECFD-main; the paper, cited
+    there as the manuscript, was not available to us). Given encoder levels
+    C1..C4 (strides 4, 8, 16, 32):
+
+    1. **Spatial tokens** :math:`F_{sp}`: C2, C3, C4 each mapped by a 1x1
+       conv to width D, flattened and concatenated (1/8, 1/16, 1/32).
+    2. **Reinforced context embedding** (:class:`ReinforcedContextEmbedding`)
+       :math:`F_c`: C2..C4 reduced to C1's width, resized to the 1/16 grid,
+       concatenated, 1x1 conv to D, plus a learnable position embedding.
+    3. ``num_blocks`` **cross fusion blocks** (:class:`CrossFusionBlock`):
+       context tokens attend to the multi-level spatial tokens through
+       multi-scale deformable attention (mmcv's op; its PyTorch path on
+       CPU), then the spatial tokens attend back to the context, followed by
+       a depthwise-conv feed-forward network.
+    4. **Tail**: the final context map is upsampled by a 2x2 transposed conv
+       to 1/8 and gates C1 in a cross-level gating decoder
+       (:class:`CrossLevelGatingDecoder`, DRANet) giving C1'; the spatial
+       tokens become maps C2', C3', C4' (optionally plus the context map of
+       block *l* for level *l*, ``add_context``), each 1x1 conv + norm to
+       ``channels``; an FPN (3x3 conv on C4', top-down path with 1x1 lateral
+       convs, a 3x3 conv per level, all upsampled to 1/4, concatenated, 3x3
+       conv to ``channels``) and the classifier.
+
+    ECFD-tiny: ``embed_dims=192``; ECFD-small: ``embed_dims=384``; both
+    ``num_blocks=3``, 6 heads, 4 points, ``ffn_ratio=0.5``, layer scale 0,
+    ``add_context=False`` (the setting of the released training logs). The
+    auxiliary FCN head of the original is an ordinary mmseg ``FCNHead`` on
+    C3 in the configs.
+
+    **Two encoders** (``cnn_in_channels`` set, for :class:`DualEncoder`):
+    ``inputs`` is ``(transformer_feats, cnn_feats)``; at each level both
+    streams are projected (1x1 ConvModule) to ``fusion_channels[l]`` and
+    fused by a :class:`FusionBlock` (``fusion``: gated, sum or concat); the
+    four fused levels are then C1..C4 above.
+
+    Args:
+        in_channels (Sequence[int]): Widths of the four selected levels (of
+            the transformer stream with two encoders), e.g.
+            ``[256, 512, 1024, 2048]`` for ResNet-50.
+        channels (int): Width of the tail (CLGD, FPN). Defaults to 256.
+        embed_dims (int): Token width D. Defaults to 192 (ECFD-tiny).
+        num_blocks (int): Cross fusion blocks L. Defaults to 3.
+        num_heads (int): Heads of the deformable attentions. Defaults to 6.
+        num_points (int): Sampling points per head and level. Defaults to 4.
+        ffn_ratio (float): ConvFFN hidden width relative to D. Defaults to
+            0.5.
+        init_values (float): Initial layer scale of the context update.
+            Defaults to 0.
+        pos_shape (tuple[int, int], optional): Grid of the learnable
+            position embedding; the 1/16 grid of the training crop, e.g.
+            ``(32, 64)`` for 512x1024. None for none. Defaults to
+            ``(32, 64)``.
+        add_context (bool): Add the context map of block *l* to spatial
+            level *l* before the tail (needs ``num_blocks`` = 3). Defaults to
+            False.
+        gate_channels (int): Width of the gated C1 in the CLGD. Defaults to
+            32.
+        cnn_in_channels (Sequence[int], optional): Widths of the CNN levels;
+            set for the two-encoder mode. Defaults to None.
+        fusion (str): Stream fusion of the two-encoder mode. Defaults to
+            ``'gated'``.
+        fusion_channels (int | Sequence[int], optional): Width of each fused
+            level (one int for all); None means ``in_channels``. Defaults to
+            None.
+        in_index (Sequence[int]): Selected levels. Defaults to
+            ``(0, 1, 2, 3)``.
+        **kwargs: Other :class:`BaseDecodeHead` arguments (``num_classes``,
+            ``norm_cfg``, ``dropout_ratio``, ``loss_decode``, ...).
+    """
+
+    def __init__(self,
+                 in_channels: Sequence[int],
+                 channels: int = 256,
+                 embed_dims: int = 192,
+                 num_blocks: int = 3,
+                 num_heads: int = 6,
+                 num_points: int = 4,
+                 ffn_ratio: float = 0.5,
+                 init_values: float = 0.,
+                 pos_shape: Optional[Tuple[int, int]] = (32, 64),
+                 add_context: bool = False,
+                 gate_channels: int = 32,
+                 cnn_in_channels: Optional[Sequence[int]] = None,
+                 fusion: str = 'gated',
+                 fusion_channels: Optional[Union[int, Sequence[int]]] = None,
+                 in_index: Sequence[int] = (0, 1, 2, 3),
+                 **kwargs) -> None:
+        if len(in_index) != 4 or len(in_channels) != 4:
+            raise ValueError('ECFDHead takes four levels (strides 4, 8, 16, '
+                             f'32); got in_channels={list(in_channels)}, '
+                             f'in_index={list(in_index)}')
+        if cnn_in_channels is not None and len(cnn_in_channels) != 4:
+            raise ValueError('cnn_in_channels must list four levels, got '
+                             f'{list(cnn_in_channels)}')
+        if embed_dims % num_heads:
+            raise ValueError(f'embed_dims={embed_dims} is not divisible by '
+                             f'num_heads={num_heads}')
+        if add_context and num_blocks != 3:
+            raise ValueError('add_context adds the context of block l to '
+                             'spatial level l: it needs num_blocks=3, got '
+                             f'{num_blocks}')
+        if fusion not in FUSION_TYPES:
+            raise ValueError(f'fusion must be one of {FUSION_TYPES}, '
+                             f'got {fusion!r}')
+        super().__init__(
+            in_channels=list(in_channels),
+            channels=channels,
+            in_index=list(in_index),
+            input_transform='multiple_select',
+            **kwargs)
+        self.embed_dims = embed_dims
+        self.num_blocks = num_blocks
+        self.add_context = add_context
+        conv_kwargs = dict(
+            conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg)
+
+        # Two-encoder mode: per-level projection and fusion of the streams.
+        self.stream_convs = None
+        self.fusions = None
+        level_channels = list(in_channels)
+        if cnn_in_channels is not None:
+            self.transformer_in_channels = list(in_channels)
+            self.cnn_in_channels = list(cnn_in_channels)
+            if fusion_channels is None:
+                fusion_channels = list(in_channels)
+            elif isinstance(fusion_channels, int):
+                fusion_channels = [fusion_channels] * 4
+            level_channels = list(fusion_channels)
+            self.fusion = fusion
+            self.stream_convs = nn.ModuleList(
+                nn.ModuleList(
+                    ConvModule(c, f, 1, **conv_kwargs)
+                    for c, f in zip(widths, level_channels))
+                for widths in (self.transformer_in_channels,
+                               self.cnn_in_channels))
+            self.fusions = nn.ModuleList(
+                FusionBlock(f, fusion, **conv_kwargs)
+                for f in level_channels)
+        self.level_channels = level_channels
+
+        # 1. Spatial tokens, 2. context tokens.
+        self.spatial_embeds = nn.ModuleList(
+            ConvModule(c, embed_dims, 1, conv_cfg=self.conv_cfg,
+                       act_cfg=None) for c in level_channels[1:])
+        self.context_embed = ReinforcedContextEmbedding(
+            level_channels,
+            embed_dims,
+            pos_shape=pos_shape,
+            conv_cfg=self.conv_cfg,
+            align_corners=self.align_corners)
+        # 3. Cross fusion blocks.
+        self.blocks = nn.ModuleList(
+            CrossFusionBlock(
+                embed_dims,
+                num_heads=num_heads,
+                num_points=num_points,
+                num_spatial_levels=3,
+                ffn_ratio=ffn_ratio,
+                init_values=init_values) for _ in range(num_blocks))
+        # 4. Tail: context map -> 1/8, CLGD with C1, spatial maps -> FPN.
+        self.context_up = nn.ConvTranspose2d(
+            embed_dims, channels, kernel_size=2, stride=2)
+        self.gating = CrossLevelGatingDecoder(
+            level_channels[0],
+            channels,
+            gate_channels=gate_channels,
+            align_corners=self.align_corners,
+            **conv_kwargs)
+        self.spatial_outs = nn.ModuleList(
+            ConvModule(embed_dims, channels, 1, conv_cfg=self.conv_cfg,
+                       norm_cfg=self.norm_cfg, act_cfg=None)
+            for _ in range(3))
+        self.top_conv = ConvModule(
+            channels, channels, 3, padding=1, **conv_kwargs)
+        self.laterals = nn.ModuleList(
+            ConvModule(channels, channels, 1, **conv_kwargs)
+            for _ in range(3))
+        self.fpn_convs = nn.ModuleList(
+            ConvModule(channels, channels, 3, padding=1, **conv_kwargs)
+            for _ in range(3))
+        self.fpn_bottleneck = ConvModule(
+            4 * channels, channels, 3, padding=1, **conv_kwargs)
+
+    @property
+    def is_dual(self) -> bool:
+        """bool: Whether the head fuses two encoder streams."""
+        return self.stream_convs is not None
+
+    def extra_repr(self) -> str:
+        return (super().extra_repr() + f', embed_dims={self.embed_dims}, '
+                f'num_blocks={self.num_blocks}, add_context='
+                f'{self.add_context}, dual={self.is_dual}')
+
+    def _resize(self, x: Tensor, size) -> Tensor:
+        if x.shape[2:] == size:
+            return x
+        return resize(
+            x, size=size, mode='bilinear', align_corners=self.align_corners)
+
+    def _levels(self, inputs: Inputs) -> List[Tensor]:
+        """C1..C4 from the encoder output (fusing the streams if dual)."""
+        is_pair = isinstance(inputs, (tuple, list)) and len(inputs) == 2 \
+            and all(x is None or isinstance(x, (list, tuple))
+                    for x in inputs)
+        if not self.is_dual:
+            if is_pair:
+                raise TypeError(
+                    f'{self.__class__.__name__} got (transformer_feats, '
+                    'cnn_feats) from DualEncoder: set cnn_in_channels for '
+                    'the two-encoder mode')
+            return self._transform_inputs(inputs)
+        if not is_pair or inputs[0] is None or inputs[1] is None:
+            raise TypeError(
+                f'{self.__class__.__name__} with cnn_in_channels takes '
+                '(transformer_feats, cnn_feats), both present, from '
+                'DualEncoder.extract_feat')
+        t_feats, c_feats = (self._transform_inputs(x) for x in inputs)
+        levels = []
+        for t_conv, c_conv, fusion, t, c in zip(
+                self.stream_convs[0], self.stream_convs[1], self.fusions,
+                t_feats, c_feats):
+            t = t_conv(t)
+            levels.append(fusion(t, self._resize(c_conv(c), t.shape[2:])))
+        return levels
+
+    def forward(self, inputs: Inputs) -> Tensor:
+        """Decode the encoder levels.
+
+        Args:
+            inputs (list[Tensor] | tuple): The encoder's multi-level maps
+                (B, C_l, H_l, W_l) at strides 4..32, or with two encoders
+                ``(transformer_feats, cnn_feats)``.
+
+        Returns:
+            Tensor: Segmentation logits, shape (B, out_channels, H/4, W/4).
+        """
+        c1, c2, c3, c4 = self._levels(inputs)
+        spatial_maps = [
+            embed(x) for embed, x in zip(self.spatial_embeds, (c2, c3, c4))
+        ]
+        spatial_shapes = [tuple(m.shape[2:]) for m in spatial_maps]
+        spatial = torch.cat([m.flatten(2) for m in spatial_maps],
+                            dim=2).transpose(1, 2)
+        context, context_shape = self.context_embed((c1, c2, c3, c4))
+
+        contexts = []
+        for block in self.blocks:
+            context, spatial = block(context, spatial, context_shape,
+                                     spatial_shapes)
+            contexts.append(context)
+
+        batch = context.shape[0]
+        context_map = context.transpose(1, 2).reshape(batch, -1,
+                                                      *context_shape)
+        c1 = self.gating(c1, self.context_up(context_map))
+
+        spatial_maps = split_levels(spatial, spatial_shapes)
+        if self.add_context:
+            spatial_maps = [
+                m + self._resize(
+                    ctx.transpose(1, 2).reshape(batch, -1, *context_shape),
+                    m.shape[2:])
+                for m, ctx in zip(spatial_maps, contexts)
+            ]
+        levels = [c1] + [
+            conv(m) for conv, m in zip(self.spatial_outs, spatial_maps)
+        ]
+
+        size = c1.shape[2:]
+        top = self.top_conv(levels[3])
+        outs = [self._resize(top, size)]
+        for i in range(2, -1, -1):
+            lateral = self.laterals[i](levels[i])
+            top = lateral + self._resize(top, lateral.shape[2:])
+            outs.append(self._resize(self.fpn_convs[i](top), size))
+        return self.cls_seg(self.fpn_bottleneck(torch.cat(outs, dim=1)))

@@ -1,0 +1,237 @@
+"""Confidence-aware marginal anchor sampling (CAMAS) of CAC.
+
+CAC (Lv et al., "Confidence-Aware Contrastive Learning for Semantic
+Segmentation", ACM MM 2023) draws its anchors per image and class from two
+sets of the class's pixels, ranked by the segmentation head's confidence:
+
+- *hard* pixels (labelled *c*, predicted otherwise) with the **highest**
+  probability of *c*: misclassified, but nearly right;
+- *easy* pixels (labelled and predicted *c*) with the **lowest** probability
+  of *c*: correct, but least confident.
+
+Both are "marginal" pixels near the decision boundary, rather than the
+hardest ones. The budget here is **per image** (the reference code splits
+1024 anchors over all the images of a GPU), so the anchors of an image do not
+depend on which other images share its process.
+"""
+from typing import List, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from mmseg.registry import MODELS
+from .pixel_sampler import ClassBalancedPixelSampler, PixelSamples
+
+_ORDERS = ('marginal', 'random')
+
+
+def hard_easy_quotas(num_hard: int, num_easy: int,
+                     num_views: int) -> Tuple[int, int]:
+    """How many hard and easy pixels a (image, class) group contributes.
+
+    The rule of CAMAS (and of ContrastiveSeg's hard/easy sampler): half of
+    ``num_views`` (rounded down) from the hard set and the rest from the easy
+    set; when one set is short, all of it is taken and the other fills the
+    remainder as far as it can.
+
+    Args:
+        num_hard (int): Hard (misclassified) pixels available.
+        num_easy (int): Easy (correctly classified) pixels available.
+        num_views (int): Pixels wanted from the group.
+
+    Returns:
+        tuple[int, int]: ``(hard, easy)``; they sum to
+        ``min(num_views, num_hard + num_easy)``.
+    """
+    hard = min(num_hard, max(num_views // 2, num_views - num_easy))
+    easy = min(num_easy, num_views - hard)
+    return hard, easy
+
+
+@MODELS.register_module()
+class ConfidenceAwareAnchorSampler:
+    r"""Confidence-aware marginal anchor sampling (CAMAS), per image.
+
+    For each image *b* of a batch, at the resolution of the logits:
+
+    1. the groups are the classes *c* (not ``ignore_index``) with **more
+       than** ``threshold`` pixels; :math:`T_b` is their number;
+    2. every group gets
+       :math:`n_b = \min(\lfloor \text{max\_samples\_per\_image} / T_b
+       \rfloor, \text{per\_class\_cap})` anchors;
+    3. a group's pixels are split into hard ones :math:`H = \{y = c,
+       \hat y \neq c\}` and easy ones :math:`E = \{y = c, \hat y = c\}`
+       with :math:`\hat y = \arg\max` of the logits, and
+       :func:`hard_easy_quotas` gives how many of each are taken;
+    4. with ``order='marginal'`` the hard pixels with the highest
+       :math:`p(c)` and the easy pixels with the lowest :math:`p(c)` are
+       taken, :math:`p` the softmax of the logits (ties go to the lower
+       position ``y * W + x``); with ``order='random'`` they are drawn
+       uniformly.
+
+    Differences from the reference code, on purpose: the budget is per image
+    (there :math:`n = \min(\lfloor 1024 / T \rfloor, 100)` with *T* the
+    groups of all images on a GPU, 2 images in every released config, so
+    ``max_samples_per_image=512`` is the equivalent), which makes the anchors
+    of an image independent of how a batch is split across processes.
+
+    Sampling runs without gradient; with ``order='marginal'`` it is
+    deterministic.
+
+    Args:
+        max_samples_per_image (int): Anchor budget of an image. Defaults to
+            512 (the reference's 1024 per GPU over its 2 images).
+        threshold (int): A class is sampled from an image only when it has
+            more than this many pixels there. Defaults to 100.
+        per_class_cap (int, optional): Most anchors per (image, class) group.
+            None means ``threshold`` (the reference). Defaults to None.
+        order (str): ``'marginal'`` (CAMAS) or ``'random'``. Defaults to
+            ``'marginal'``.
+        ignore_index (int, optional): Label never sampled (negative labels
+            never are either). Defaults to 255.
+    """
+
+    # The same picking of positions as the class-balanced random sampler.
+    gather = staticmethod(ClassBalancedPixelSampler.gather)
+
+    def __init__(self,
+                 max_samples_per_image: int = 512,
+                 threshold: int = 100,
+                 per_class_cap: Optional[int] = None,
+                 order: str = 'marginal',
+                 ignore_index: Optional[int] = 255) -> None:
+        if max_samples_per_image < 1:
+            raise ValueError('max_samples_per_image must be positive, got '
+                             f'{max_samples_per_image}')
+        if threshold < 0:
+            raise ValueError(f'threshold must be >= 0, got {threshold}')
+        if order not in _ORDERS:
+            raise ValueError(f'order must be one of {_ORDERS}, got {order!r}')
+        per_class_cap = threshold if per_class_cap is None else per_class_cap
+        if per_class_cap < 1:
+            raise ValueError('per_class_cap must be positive, got '
+                             f'{per_class_cap}')
+        self.max_samples_per_image = max_samples_per_image
+        self.threshold = threshold
+        self.per_class_cap = per_class_cap
+        self.order = order
+        self.ignore_index = ignore_index
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(max_samples_per_image='
+                f'{self.max_samples_per_image}, threshold={self.threshold}, '
+                f'per_class_cap={self.per_class_cap}, order={self.order!r}, '
+                f'ignore_index={self.ignore_index})')
+
+    def num_views(self, num_groups: int) -> int:
+        """Anchors per group of an image with ``num_groups`` groups."""
+        if num_groups == 0:
+            return 0
+        return min(self.max_samples_per_image // num_groups,
+                   self.per_class_cap)
+
+    def _sample_image(self, labels: Tensor, probs: Tensor,
+                      generator: Optional[torch.Generator]) -> Tensor:
+        """Flat indices sampled from one image.
+
+        Args:
+            labels (Tensor): Labels, shape (H*W,), long.
+            probs (Tensor): Class probabilities, shape (K, H*W).
+            generator (torch.Generator, optional): For ``order='random'``.
+        """
+        valid = labels >= 0
+        if self.ignore_index is not None:
+            valid &= labels != self.ignore_index
+        positions = valid.nonzero(as_tuple=True)[0]
+        if positions.numel() == 0:
+            return positions
+        classes = labels[positions]
+        _, inverse, counts = torch.unique(
+            classes, return_inverse=True, return_counts=True)
+        in_group = counts[inverse] > self.threshold
+        positions, classes, inverse = (positions[in_group],
+                                       classes[in_group], inverse[in_group])
+        if positions.numel() == 0:
+            return positions
+        # Renumber the groups 0..T-1.
+        _, group = torch.unique(inverse, return_inverse=True)
+        num_groups = int(group.max()) + 1
+        n = self.num_views(num_groups)
+        if n == 0:
+            return positions[:0]
+
+        pixel_probs = probs[:, positions]  # (K, P)
+        true_prob = pixel_probs.gather(0, classes[None]).squeeze(0)
+        easy = pixel_probs.argmax(dim=0) == classes
+        # Sets 2g (hard) and 2g + 1 (easy) of group g.
+        set_id = group * 2 + easy.long()
+        set_sizes = torch.bincount(set_id, minlength=2 * num_groups)
+        quotas: List[int] = []
+        for num_hard, num_easy in set_sizes.view(-1, 2).tolist():
+            quotas.extend(hard_easy_quotas(num_hard, num_easy, n))
+        quotas_t = torch.tensor(quotas, device=positions.device)
+
+        if self.order == 'marginal':
+            # Ascending score = preferred first: hard pixels by -p(c), easy
+            # pixels by p(c).
+            score = torch.where(easy, true_prob, -true_prob)
+        else:
+            score = ClassBalancedPixelSampler._rand(
+                positions.numel(), positions.device, generator)
+        # Sort by set, then by score (stable sorts: ties keep position
+        # order, which is increasing).
+        order = torch.argsort(score, stable=True)
+        order = order[torch.argsort(set_id[order], stable=True)]
+        sorted_set = set_id[order]
+        starts = torch.cumsum(set_sizes, 0) - set_sizes
+        rank = torch.arange(
+            order.numel(), device=positions.device) - starts[sorted_set]
+        keep = rank < quotas_t[sorted_set]
+        return positions[order[keep]]
+
+    @torch.no_grad()
+    def sample(self,
+               seg_logits: Tensor,
+               seg_label: Tensor,
+               generator: Optional[torch.Generator] = None) -> PixelSamples:
+        """Sample anchors from each image of a batch.
+
+        Args:
+            seg_logits (Tensor): Segmentation logits (before softmax) at the
+                resolution to sample at, shape (B, K, H, W).
+            seg_label (Tensor): Labels at the same resolution, shape
+                (B, H, W) or (B, 1, H, W).
+            generator (torch.Generator, optional): Randomness of
+                ``order='random'``. Defaults to None (the global RNG).
+
+        Returns:
+            PixelSamples: At most ``max_samples_per_image`` samples per image,
+            image by image, within an image group by group (classes in
+            increasing order), hard before easy, each set in order of
+            preference. Empty tensors when no class of any image has more
+            than ``threshold`` pixels.
+        """
+        if seg_label.dim() == 4:
+            seg_label = seg_label.squeeze(1)
+        if seg_label.dim() != 3 or seg_logits.dim() != 4:
+            raise ValueError('expected seg_logits (B, K, H, W) and seg_label '
+                             '(B, H, W) or (B, 1, H, W), got '
+                             f'{tuple(seg_logits.shape)} and '
+                             f'{tuple(seg_label.shape)}')
+        if seg_logits.shape[0] != seg_label.shape[0] or \
+                seg_logits.shape[2:] != seg_label.shape[1:]:
+            raise ValueError('seg_logits and seg_label must have the same '
+                             'batch size and spatial size, got '
+                             f'{tuple(seg_logits.shape)} and '
+                             f'{tuple(seg_label.shape)}')
+        flat_labels = seg_label.flatten(1).long()
+        probs = seg_logits.detach().float().flatten(2).softmax(dim=1)
+        batch_inds, flat_inds = [], []
+        for b in range(flat_labels.shape[0]):
+            inds = self._sample_image(flat_labels[b], probs[b], generator)
+            flat_inds.append(inds)
+            batch_inds.append(torch.full_like(inds, b))
+        batch_inds_t = torch.cat(batch_inds)
+        flat_inds_t = torch.cat(flat_inds)
+        return PixelSamples(batch_inds_t, flat_inds_t,
+                            flat_labels[batch_inds_t, flat_inds_t])
