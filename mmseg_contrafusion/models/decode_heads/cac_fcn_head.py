@@ -1,4 +1,4 @@
-"""FCN head with the training-only CAC branch (HRNet + FCN, the CAC setting)."""
+"""FCN head with the training-only CAC branch (the CAC paper's setting)."""
 from typing import Tuple
 
 import torch

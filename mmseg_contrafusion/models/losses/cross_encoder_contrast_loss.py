@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
-from ..utils.pixel_sampler import ClassBalancedPixelSampler
+from ..utils.pixel_sampler import ClassBalancedPixelSampler, SampleSeeder
 from .contrastive_kernel import contrastive_kernel
 
 EmbedType = Union[Tensor, Sequence[Tensor]]
@@ -41,6 +41,16 @@ class CrossEncoderContrastLoss(nn.Module):
     budget, it does not depend on how a batch is split across processes.
     Memory is O((budget)^2) per image, never O((H x W)^2).
 
+    Sampling is reproducible and per image: each image draws from its own
+    generator, seeded from ``seed``, a step counter and a fingerprint of the
+    image's label map at that level (:class:`SampleSeeder`). The counter
+    (the buffer ``seeder.step``) advances once per forward in training mode
+    and is saved in checkpoints, so a run resumed with ``--resume`` samples
+    what the uninterrupted run samples, and an image gets the same positions
+    whether it is in a batch of 2 on one process or alone on one of two
+    processes. A ``generator`` given to :meth:`forward` overrides this (all
+    images then draw from it); ``seed=None`` draws from the global torch RNG.
+
     Args:
         mode (str): ``'pixel'`` or ``'class'``. Defaults to ``'pixel'``.
         temperature (float): Softmax temperature. Defaults to 0.07.
@@ -64,6 +74,10 @@ class CrossEncoderContrastLoss(nn.Module):
             ``'mean'``.
         loss_name (str): Name of the loss in the log; it must start with
             ``loss_`` to be back-propagated. Defaults to ``'loss_contrast'``.
+        seed (int, optional): Base seed of the per-image sampling (not
+            mmengine's ``randomness.seed``). None samples from the global
+            torch RNG instead (not reproducible across ``--resume`` or batch
+            splits). Defaults to 0.
     """
 
     def __init__(self,
@@ -78,7 +92,8 @@ class CrossEncoderContrastLoss(nn.Module):
                  directions: str = 'both',
                  cross_image: bool = False,
                  reduction: str = 'mean',
-                 loss_name: str = 'loss_contrast') -> None:
+                 loss_name: str = 'loss_contrast',
+                 seed: Optional[int] = 0) -> None:
         super().__init__()
         if mode not in ('pixel', 'class'):
             raise ValueError(f"mode must be 'pixel' or 'class', got {mode!r}")
@@ -104,6 +119,7 @@ class CrossEncoderContrastLoss(nn.Module):
             ignore_index=ignore_index,
             min_pixels=min_pixels,
             class_balanced=class_balanced)
+        self.seeder = SampleSeeder(seed)
         self._loss_name = loss_name
 
     def extra_repr(self) -> str:
@@ -154,10 +170,18 @@ class CrossEncoderContrastLoss(nn.Module):
                                    **kwargs))
         return sum(losses) / len(losses)
 
-    def _level_loss(self, t_embed: Tensor, c_embed: Tensor,
+    def _level_loss(self,
+                    t_embed: Tensor,
+                    c_embed: Tensor,
                     seg_label: Tensor,
-                    generator: Optional[torch.Generator]) -> Optional[Tensor]:
-        """Loss of one feature level, or None without labelled samples."""
+                    generator: Optional[torch.Generator],
+                    step: Optional[int] = None,
+                    stream: str = '') -> Optional[Tensor]:
+        """Loss of one feature level, or None without labelled samples.
+
+        Without ``generator``, the positions are drawn with the per-image
+        seeds of ``step`` and ``stream`` (:meth:`SampleSeeder.image_seeds`).
+        """
         if c_embed.shape[2:] != t_embed.shape[2:]:
             c_embed = F.normalize(
                 F.interpolate(
@@ -169,7 +193,9 @@ class CrossEncoderContrastLoss(nn.Module):
         label = F.interpolate(
             seg_label.float(), size=t_embed.shape[2:],
             mode='nearest').long()
-        samples = self.sampler.sample(label, generator=generator)
+        seeds = None if generator is not None else \
+            self.seeder.image_seeds(label, step, stream)
+        samples = self.sampler.sample(label, generator=generator, seeds=seeds)
         if len(samples) == 0:
             return None
         t_samples = self.sampler.gather(t_embed, samples)
@@ -202,7 +228,9 @@ class CrossEncoderContrastLoss(nn.Module):
             seg_label (Tensor): Labels, shape (B, H, W) or (B, 1, H, W); they
                 are nearest-resized to each embedding map.
             generator (torch.Generator, optional): Randomness of the
-                sampler. Defaults to None (global RNG).
+                sampler for all images. Defaults to None: per-image seeded
+                draws (see the class docstring), which advance the step
+                counter in training mode.
 
         Returns:
             Tensor: ``loss_weight`` times the mean over levels of the
@@ -222,9 +250,12 @@ class CrossEncoderContrastLoss(nn.Module):
         # the graph (DDP without find_unused_parameters) in every case.
         zero = sum((t.sum() + c.sum()) * 0.
                    for t, c in zip(transformer_embeds, cnn_embeds))
+        step = self.seeder.next_step() if generator is None else None
         losses: List[Tensor] = []
-        for t_embed, c_embed in zip(transformer_embeds, cnn_embeds):
-            loss = self._level_loss(t_embed, c_embed, seg_label, generator)
+        for level, (t_embed, c_embed) in enumerate(
+                zip(transformer_embeds, cnn_embeds)):
+            loss = self._level_loss(t_embed, c_embed, seg_label, generator,
+                                    step, f'level{level}')
             if loss is not None:
                 losses.append(loss)
         if not losses:

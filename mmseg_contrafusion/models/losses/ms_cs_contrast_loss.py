@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
-from ..utils.pixel_sampler import ClassBalancedPixelSampler
+from ..utils.pixel_sampler import ClassBalancedPixelSampler, SampleSeeder
 from .contrastive_kernel import contrastive_kernel
 
 
@@ -75,6 +75,16 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
       attached to every embedding (the original crashes on an empty
       ``torch.min``).
     - Everything is computed in fp32 (the kernel turns autocast off).
+    - Sampling is reproducible: each image draws from its own generator,
+      seeded from ``seed``, a step counter and a fingerprint of the image's
+      label map at that scale (:class:`SampleSeeder`). The counter (the
+      buffer ``seeder.step``) advances once per forward in training mode and
+      is saved in checkpoints, so ``--resume`` continues the uninterrupted
+      run's draws, and an image gets the same positions whatever batch or
+      process it is in. (With ``cross_image=True`` the loss itself still
+      depends on the batch on each process, since other images' samples are
+      negatives; with ``cross_image=False`` the samples and pairs are per
+      image but the mean runs over all anchors of the batch.)
 
     Memory is O((B x ``max_samples_per_image``)^2) per term and process,
     never O((H x W)^2).
@@ -111,6 +121,10 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
             ``'loss_ms'``.
         cs_loss_name (str): Log key of the cross-scale term. Defaults to
             ``'loss_cs'``.
+        seed (int, optional): Base seed of the per-image sampling (not
+            mmengine's ``randomness.seed``). None samples from the global
+            torch RNG instead (not reproducible across ``--resume`` or batch
+            splits). Defaults to 0.
     """
 
     def __init__(self,
@@ -127,7 +141,8 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
                  cross_image: bool = True,
                  detach_low_res: bool = False,
                  ms_loss_name: str = 'loss_ms',
-                 cs_loss_name: str = 'loss_cs') -> None:
+                 cs_loss_name: str = 'loss_cs',
+                 seed: Optional[int] = 0) -> None:
         super().__init__()
         cs_temperature = (
             temperature
@@ -168,6 +183,7 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
             ignore_index=ignore_index,
             min_pixels=min_pixels,
             class_balanced=True)
+        self.seeder = SampleSeeder(seed)
 
     @property
     def num_scales(self) -> int:
@@ -254,8 +270,8 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
     def sample(self,
                embeds: Sequence[Tensor],
                seg_label: Tensor,
-               generator: Optional[torch.Generator] = None
-               ) -> List[ScaleSamples]:
+               generator: Optional[torch.Generator] = None,
+               step: Optional[int] = None) -> List[ScaleSamples]:
         """Draw the samples of every scale (independently per scale).
 
         Args:
@@ -264,7 +280,10 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
             seg_label (Tensor): Labels, shape (B, H, W) or (B, 1, H, W);
                 nearest-resized to each scale.
             generator (torch.Generator, optional): Randomness of the
-                sampler. Defaults to None (global RNG).
+                sampler for all images. Defaults to None (per-image seeded
+                draws, see the class docstring).
+            step (int, optional): Step of the per-image seeds. Defaults to
+                None (the current value of the counter, not advanced).
 
         Returns:
             list[ScaleSamples]: Per scale, at most
@@ -273,9 +292,12 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
         if seg_label.dim() == 3:
             seg_label = seg_label.unsqueeze(1)
         out = []
-        for embed in embeds:
+        for scale, embed in enumerate(embeds):
             label = self._scale_label(seg_label, embed.shape[2:])
-            picked = self.sampler.sample(label, generator=generator)
+            seeds = None if generator is not None else \
+                self.seeder.image_seeds(label, step, f'scale{scale}')
+            picked = self.sampler.sample(
+                label, generator=generator, seeds=seeds)
             out.append(
                 ScaleSamples(
                     self.sampler.gather(embed, picked), picked.labels,
@@ -294,7 +316,9 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
                 scale from high to low resolution, shape (B, D, H_s, W_s).
             seg_label (Tensor): Labels, shape (B, H, W) or (B, 1, H, W).
             generator (torch.Generator, optional): Randomness of the
-                sampler. Defaults to None (global RNG).
+                sampler for all images. Defaults to None: per-image seeded
+                draws (see the class docstring), which advance the step
+                counter in training mode.
 
         Returns:
             dict[str, Tensor]: ``{ms_loss_name: loss_ms, cs_loss_name:
@@ -308,7 +332,8 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
         # A zero touching every map keeps all projection heads in the graph
         # (DDP without find_unused_parameters), whatever was sampled.
         zero = sum(embed.sum() for embed in embeds) * 0.
-        samples = self.sample(embeds, seg_label, generator)
+        step = self.seeder.next_step() if generator is None else None
+        samples = self.sample(embeds, seg_label, generator, step)
         ms_loss = zero
         for weight, scale in zip(self.scale_weights, samples):
             if weight and len(scale.labels):

@@ -1,4 +1,4 @@
-"""CACFCNHead and CAC on ContrastiveFusionHead: losses, gradients, inference."""
+"""CACFCNHead and CAC on ContrastiveFusionHead: losses, grads, inference."""
 import pytest
 import torch
 import torch.nn.functional as F

@@ -1,4 +1,4 @@
-"""CACLoss: pair weights and loss value by hand, reduction, split invariance."""
+"""CACLoss: pair weights and value by hand, reduction, split invariance."""
 import math
 
 import pytest

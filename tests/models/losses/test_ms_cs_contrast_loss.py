@@ -209,3 +209,33 @@ def test_registry_and_validation():
         MultiScaleCrossScaleContrastLoss(ms_loss_name='ms')
     with pytest.raises(ValueError, match='embedding maps'):
         loss([torch.randn(1, 4, 2, 2)], torch.zeros(1, 2, 2).long())
+
+
+def test_seeded_draws_per_image_and_step():
+    # Each image draws the same positions at every scale alone as in a
+    # batch; the step counter advances per training forward and is in the
+    # state dict, so a reloaded loss continues the same sequence of draws.
+    g = torch.Generator().manual_seed(3)
+    label = torch.randint(0, 3, (2, 32, 32), generator=g)
+    label[0, :8] = 255
+    embeds = [torch.randn(2, 4, s, s, generator=g) for s in (16, 8, 4, 2)]
+    loss = MultiScaleCrossScaleContrastLoss(
+        max_samples_per_image=10, min_pixels=1)
+    torch.manual_seed(0)
+    batch = loss.sample(embeds, label)
+    for b in range(2):
+        torch.manual_seed(b + 1)
+        alone = loss.sample([e[b:b + 1] for e in embeds], label[b:b + 1])
+        for whole, single in zip(batch, alone):
+            keep = whole.batch_inds == b
+            assert torch.equal(single.feats, whole.feats[keep])
+            assert torch.equal(single.labels, whole.labels[keep])
+    embeds = [F.normalize(e, dim=1) for e in embeds]
+    values = [loss(embeds, label)['loss_ms'].item() for _ in range(3)]
+    assert int(loss.seeder.step) == 3 and len(set(values)) == 3
+    reloaded = MultiScaleCrossScaleContrastLoss(
+        max_samples_per_image=10, min_pixels=1)
+    state = loss.state_dict()
+    state['seeder.step'] = torch.tensor(2)
+    reloaded.load_state_dict(state)
+    assert reloaded(embeds, label)['loss_ms'].item() == values[2]

@@ -1,4 +1,5 @@
-"""ClassBalancedPixelSampler: per-image budget, balance, ignore, seeds."""
+"""ClassBalancedPixelSampler: per-image budget, balance, ignore, seeds;
+per-image seeding (per_image_seeds, SampleSeeder)."""
 import pytest
 import torch
 
@@ -6,6 +7,9 @@ import mmseg_contrafusion  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg_contrafusion.models.utils import (ClassBalancedPixelSampler,
                                              balanced_quotas)
+from mmseg_contrafusion.models.utils.pixel_sampler import (SampleSeeder,
+                                                           label_fingerprint,
+                                                           per_image_seeds)
 
 
 @pytest.mark.parametrize('counts,budget,expected', [
@@ -88,3 +92,78 @@ def test_gather_picks_positions_with_gradient():
                                             feats[1, :, 1, 1]]))
     picked.sum().backward()
     assert feats.grad.sum() == 6
+
+
+def _labels(seed, shape=(3, 24, 20), num_classes=4):
+    g = torch.Generator().manual_seed(seed)
+    label = torch.randint(0, num_classes, shape, generator=g)
+    label[:, :3] = 255
+    return label
+
+
+def test_seeds_depend_on_content_not_position():
+    label = _labels(0)
+    seeds = per_image_seeds(label, seed=0, step=7, stream='level0')
+    assert len(set(seeds)) == 3 and all(0 <= s < 2**63 for s in seeds)
+    # Another order, another batch size, another dtype or a channel axis:
+    # each image keeps its seed.
+    assert per_image_seeds(label.flip(0), 0, 7, 'level0') == seeds[::-1]
+    assert per_image_seeds(label[1:2], 0, 7, 'level0') == seeds[1:2]
+    assert per_image_seeds(label[:, None].to(torch.uint8), 0, 7,
+                           'level0') == seeds
+    # Seed, step, stream and a single pixel all change it.
+    for other in (per_image_seeds(label, 1, 7, 'level0'),
+                  per_image_seeds(label, 0, 8, 'level0'),
+                  per_image_seeds(label, 0, 7, 'level1')):
+        assert all(a != b for a, b in zip(seeds, other))
+    changed = label.clone()
+    changed[0, 10, 10] = (changed[0, 10, 10] + 1) % 4
+    assert per_image_seeds(changed, 0, 7, 'level0')[1:] == seeds[1:]
+    assert per_image_seeds(changed, 0, 7, 'level0')[0] != seeds[0]
+    assert label_fingerprint(label[0]) != label_fingerprint(changed[0])
+
+
+def test_seeded_draw_of_an_image_does_not_depend_on_its_batch():
+    label = _labels(1)
+    sampler = ClassBalancedPixelSampler(max_samples_per_image=30)
+    seeds = per_image_seeds(label, 0, 0)
+    torch.manual_seed(0)
+    batch = sampler.sample(label, seeds=seeds)
+    torch.manual_seed(1)  # the global RNG plays no part
+    for b in range(3):
+        alone = sampler.sample(label[b:b + 1], seeds=seeds[b:b + 1])
+        keep = batch.batch_inds == b
+        assert len(alone) == 30
+        assert torch.equal(alone.flat_inds, batch.flat_inds[keep])
+        assert torch.equal(alone.labels, batch.labels[keep])
+    # Another seed draws other positions, with the same class balance.
+    other = sampler.sample(label, seeds=[s + 1 for s in seeds])
+    assert not torch.equal(other.flat_inds, batch.flat_inds)
+    assert torch.equal(other.labels.sort().values,
+                       batch.labels.sort().values)
+    with pytest.raises(ValueError, match='not both'):
+        sampler.sample(label, torch.Generator(), seeds=seeds)
+    with pytest.raises(ValueError, match='2 seeds'):
+        sampler.sample(label, seeds=seeds[:2])
+
+
+def test_sample_seeder_counts_training_steps_and_is_checkpointed():
+    seeder = SampleSeeder(seed=3)
+    assert seeder.enabled and 'step' in seeder.state_dict()
+    assert [seeder.next_step() for _ in range(3)] == [0, 1, 2]
+    seeder.eval()
+    assert seeder.next_step() == 3 and int(seeder.step) == 3
+    label = _labels(2)
+    assert seeder.image_seeds(label) == per_image_seeds(label, 3, 3)
+    assert seeder.image_seeds(label, 1, 's') == per_image_seeds(
+        label, 3, 1, 's')
+    restored = SampleSeeder(seed=3)
+    restored.load_state_dict(seeder.state_dict())
+    assert int(restored.step) == 3
+    # A state dict from before the counter existed loads as step 0.
+    restored.load_state_dict({}, strict=True)
+    assert int(restored.step) == 0
+    off = SampleSeeder(seed=None)
+    assert not off.enabled and off.image_seeds(label) is None
+    with pytest.raises(ValueError):
+        SampleSeeder(seed=-1)
