@@ -148,13 +148,16 @@ def numpy_in1d() -> None:
 
 
 def atomic_local_writes() -> None:
-    """Write checkpoints atomically.
+    """Write checkpoints atomically; resume from the newest complete one.
 
     mmengine's ``LocalBackend.put`` / ``put_text`` write straight into the
     target file, so a job killed while saving (preemption, OOM killer, a
-    time limit) leaves a truncated ``iter_N.pth``. Here each write goes to a temporary file
-    in the same folder and is renamed over the target only when complete,
-    so a file either holds its old content or its whole new content.
+    time limit) leaves a truncated ``iter_N.pth``. Here each write goes to a
+    temporary file in the same folder and is renamed over the target only
+    when complete, so a file holds either its old or its whole new content.
+    The ``last_checkpoint`` pointer is written by ``CheckpointHook`` with a
+    plain ``open()``; if it is empty or names a missing file, ``--resume``
+    takes the newest ``iter_*.pth`` / ``epoch_*.pth`` instead.
     """
     import tempfile
 
@@ -187,6 +190,29 @@ def atomic_local_writes() -> None:
 
     local_backend.LocalBackend.put = put
     local_backend.LocalBackend.put_text = put_text
+
+    # CheckpointHook writes the `last_checkpoint` pointer with a plain open(),
+    # so a kill at that moment can leave it empty. With atomic checkpoint
+    # files every *.pth on disk is complete: fall back to the newest one.
+    import re
+
+    import mmengine.runner.checkpoint as checkpoint_module
+    import mmengine.runner.runner as runner_module
+    original_find_latest = checkpoint_module.find_latest_checkpoint
+
+    def find_latest_checkpoint(path: str):
+        latest = original_find_latest(path)
+        if latest and os.path.isfile(latest):
+            return latest
+        candidates = []
+        for name in os.listdir(path) if os.path.isdir(path) else []:
+            match = re.fullmatch(r'(iter|epoch)_(\d+)\.pth', name)
+            if match:
+                candidates.append((int(match.group(2)), name))
+        return os.path.join(path, max(candidates)[1]) if candidates else None
+
+    checkpoint_module.find_latest_checkpoint = find_latest_checkpoint
+    runner_module.find_latest_checkpoint = find_latest_checkpoint
 
 
 FIXES: Dict[str, Callable[[], None]] = {

@@ -209,3 +209,16 @@ def test_atomic_local_writes(tmp_path):
     assert 'INTACT' in with_fix.stdout
     without = run_python(code, disable='atomic_local_writes')
     assert without.returncode != 0  # truncated file: not loadable
+
+
+def test_resume_falls_back_when_last_checkpoint_pointer_is_empty(tmp_path):
+    import mmseg_contrafusion  # noqa: F401
+    import mmengine.runner.runner as runner_module
+    for it in (2, 4, 10):
+        (tmp_path / f'iter_{it}.pth').write_bytes(b'complete')
+    (tmp_path / 'last_checkpoint').write_text('')  # killed while writing
+    assert runner_module.find_latest_checkpoint(str(tmp_path)) == str(
+        tmp_path / 'iter_10.pth')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_4.pth'))
+    assert runner_module.find_latest_checkpoint(str(tmp_path)) == str(
+        tmp_path / 'iter_4.pth')
