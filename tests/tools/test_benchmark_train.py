@@ -58,7 +58,7 @@ def test_strip_contrast():
 
 
 def test_random_batch_labels_are_blocks():
-    data = bt.random_batch(2, (64, 96), 19)
+    data = bt.random_batch(None, 2, (64, 96), 19)
     assert [tuple(x.shape) for x in data['inputs']] == [(3, 64, 96)] * 2
     label = data['data_samples'][0].gt_sem_seg.data
     assert label.shape == (1, 64, 96)

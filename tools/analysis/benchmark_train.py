@@ -166,9 +166,16 @@ def row_name(path: str, without_contrast: bool) -> str:
 # --------------------------------------------------------------------------
 # measuring one model
 # --------------------------------------------------------------------------
-def random_batch(batch: int, shape: Tuple[int, int], num_classes: int,
-                 device: str = 'cpu', seed: int = 0) -> Dict[str, Any]:
-    """``batch`` random uint8 images and block-wise random labels."""
+def random_batch(model: Any,
+                 batch: int,
+                 shape: Tuple[int, int],
+                 num_classes: int,
+                 device: str = 'cpu',
+                 seed: int = 0) -> Dict[str, Any]:
+    """``batch`` random uint8 images and block-wise random labels.
+
+    ``model`` is not used (the signature other tools call).
+    """
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
     g = torch.Generator().manual_seed(seed)
@@ -324,7 +331,8 @@ class TrainStep:
         self.optim_wrapper = build_optim_wrapper(
             self.model, copy.deepcopy(cfg.optim_wrapper))
         num_classes = int(self.model.decode_head.num_classes)
-        self.data = random_batch(batch, shape, num_classes, device, seed)
+        self.data = random_batch(self.model, batch, shape, num_classes,
+                                 device, seed)
         self.log_vars: Dict[str, Any] = {}
 
     def __call__(self) -> None:
