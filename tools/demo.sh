@@ -5,7 +5,7 @@
 # Everything is written under $DEMO_DIR (default work_dirs/demo).
 #
 # Environment: DEMO_ITERS (default 400), DEMO_DIR, SYNTHETIC_CITYSCAPES_ROOT,
-# GPUS (processes per model, default 2), PYTHON.
+# GPUS (processes per model, default 2), DEMO_BENCH_RUNS (default 10), PYTHON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,7 @@ export PYTHON
 DEMO_DIR=${DEMO_DIR:-work_dirs/demo}
 DEMO_ITERS=${DEMO_ITERS:-400}
 GPUS=${GPUS:-2}
+DEMO_BENCH_RUNS=${DEMO_BENCH_RUNS:-10}
 export SYNTHETIC_CITYSCAPES_ROOT=${SYNTHETIC_CITYSCAPES_ROOT:-data/synthetic_cityscapes/}
 DATA=${SYNTHETIC_CITYSCAPES_ROOT%/}
 VAL_INTERVAL=$(( DEMO_ITERS / 2 > 0 ? DEMO_ITERS / 2 : 1 ))
@@ -46,8 +47,8 @@ for i in 0 1; do
 done
 
 say "parameters and time per image (512x256, batch 1), measured in one run"
-"$PYTHON" tools/analysis/benchmark.py "$CFN" "$MIT" --shape 256 512 --runs 10 \
-  --warmup 3 --no-memory --out "$DEMO_DIR/benchmark.json"
+"$PYTHON" tools/analysis/benchmark.py "$CFN" "$MIT" --shape 256 512 \
+  --runs "$DEMO_BENCH_RUNS" --warmup 3 --no-memory --out "$DEMO_DIR/benchmark.json"
 
 say "pictures"
 "$PYTHON" tools/visualization/predictions_grid.py \
