@@ -20,7 +20,8 @@ import torch
 from torch import Tensor
 
 from mmseg.registry import MODELS
-from .pixel_sampler import ClassBalancedPixelSampler, PixelSamples
+from .pixel_sampler import (ClassBalancedPixelSampler, PixelSamples,
+                            labelled_positions, take_lowest_per_group)
 
 _ORDERS = ('marginal', 'random')
 
@@ -139,10 +140,7 @@ class ConfidenceAwareAnchorSampler:
             probs (Tensor): Class probabilities, shape (K, H*W).
             generator (torch.Generator, optional): For ``order='random'``.
         """
-        valid = labels >= 0
-        if self.ignore_index is not None:
-            valid &= labels != self.ignore_index
-        positions = valid.nonzero(as_tuple=True)[0]
+        positions = labelled_positions(labels, self.ignore_index)
         if positions.numel() == 0:
             return positions
         classes = labels[positions]
@@ -178,16 +176,8 @@ class ConfidenceAwareAnchorSampler:
         else:
             score = ClassBalancedPixelSampler._rand(
                 positions.numel(), positions.device, generator)
-        # Sort by set, then by score (stable sorts: ties keep position
-        # order, which is increasing).
-        order = torch.argsort(score, stable=True)
-        order = order[torch.argsort(set_id[order], stable=True)]
-        sorted_set = set_id[order]
-        starts = torch.cumsum(set_sizes, 0) - set_sizes
-        rank = torch.arange(
-            order.numel(), device=positions.device) - starts[sorted_set]
-        keep = rank < quotas_t[sorted_set]
-        return positions[order[keep]]
+        return take_lowest_per_group(positions, set_id, score, quotas_t,
+                                     set_sizes)
 
     @torch.no_grad()
     def sample(self,

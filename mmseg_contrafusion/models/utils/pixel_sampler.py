@@ -227,6 +227,50 @@ class SampleSeeder(nn.Module):
                                       error_msgs)
 
 
+def labelled_positions(labels: Tensor,
+                       ignore_index: Optional[int]) -> Tensor:
+    """Flat indices of the labelled pixels of one label map.
+
+    Args:
+        labels (Tensor): Labels of one image, shape (H*W,).
+        ignore_index (int, optional): Label of unlabelled pixels.
+
+    Returns:
+        Tensor: Indices into ``labels`` (long), in increasing order.
+    """
+    valid = labels >= 0
+    if ignore_index is not None:
+        valid &= labels != ignore_index
+    return valid.nonzero(as_tuple=True)[0]
+
+
+def take_lowest_per_group(positions: Tensor, group: Tensor, score: Tensor,
+                          quotas: Tensor, group_sizes: Tensor) -> Tensor:
+    """Keep, in every group ``g``, the ``quotas[g]`` positions of lowest
+    score; ties keep position order (stable sorts).
+
+    Shared by the random class-balanced sampler (random scores) and the
+    confidence-aware sampler (confidence scores).
+
+    Args:
+        positions (Tensor): Candidate positions, shape (P,).
+        group (Tensor): Group index of each candidate, ``0..G-1``, (P,).
+        score (Tensor): Ranking score of each candidate, (P,).
+        quotas (Tensor): How many to keep per group, (G,).
+        group_sizes (Tensor): Number of candidates per group, (G,).
+
+    Returns:
+        Tensor: The kept positions, grouped by group, best first.
+    """
+    order = torch.argsort(score, stable=True)
+    order = order[torch.argsort(group[order], stable=True)]
+    sorted_group = group[order]
+    starts = torch.cumsum(group_sizes, 0) - group_sizes
+    rank = torch.arange(
+        order.numel(), device=positions.device) - starts[sorted_group]
+    return positions[order[rank < quotas[sorted_group]]]
+
+
 @MODELS.register_module()
 class ClassBalancedPixelSampler:
     """Draw a class-balanced random subset of labelled pixels per image.
@@ -286,10 +330,7 @@ class ClassBalancedPixelSampler:
     def _sample_image(self, labels: Tensor,
                       generator: Optional[torch.Generator]) -> Tensor:
         """Flat indices sampled from one label map of shape (H*W,)."""
-        valid = labels >= 0
-        if self.ignore_index is not None:
-            valid &= labels != self.ignore_index
-        positions = valid.nonzero(as_tuple=True)[0]
+        positions = labelled_positions(labels, self.ignore_index)
         if positions.numel() == 0:
             return positions
         classes = labels[positions]
@@ -310,16 +351,9 @@ class ClassBalancedPixelSampler:
         quotas = torch.tensor(
             balanced_quotas(counts_list, self.max_samples_per_image),
             device=positions.device)
-        # A random key per pixel, sorted within each class: a pixel is kept
-        # when its rank inside its class is below the class quota.
+        # A random key per pixel: each class keeps its quota of lowest keys.
         keys = self._rand(positions.numel(), positions.device, generator)
-        order = torch.argsort(inverse.double() + keys.double())
-        sorted_class = inverse[order]
-        starts = torch.cumsum(counts, 0) - counts
-        rank = torch.arange(
-            order.numel(), device=positions.device) - starts[sorted_class]
-        keep = rank < quotas[sorted_class]
-        return positions[order[keep]]
+        return take_lowest_per_group(positions, inverse, keys, quotas, counts)
 
     @torch.no_grad()
     def sample(self,
