@@ -54,7 +54,7 @@ def test_quick_report(synthetic_cityscapes, tmp_path, capsys):
     md.write_text(f'old\n{pr.NOTES_BEGIN}\nkeep me\n{pr.NOTES_END}\nold\n')
     pr.main([
         '--quick', '--runs', '1', '--warmup', '0', '--threads', '1',
-        '--data-root', synthetic_cityscapes, '--out',
+        '--profile', '--data-root', synthetic_cityscapes, '--out',
         str(out), '--md',
         str(md)
     ])
@@ -63,7 +63,8 @@ def test_quick_report(synthetic_cityscapes, tmp_path, capsys):
     report = json.loads(out.read_text())
     assert report['schema'] == pr.SCHEMA
     for key in ('env', 'settings', 'configs', 'targets', 'inference',
-                'training', 'data', 'checks', 'elapsed_s', 'command'):
+                'training', 'data', 'profile', 'checks', 'elapsed_s',
+                'command'):
         assert key in report, key
     assert report['settings']['quick'] and report['settings']['runs'] == 1
     assert set(report['configs']) == set(pr.ROLES)
@@ -72,7 +73,7 @@ def test_quick_report(synthetic_cityscapes, tmp_path, capsys):
     ratios = report['inference']['ratios']
     for key in ('model_over_encoders', 'model_over_pspnet',
                 'model_over_segformer', 'model_over_nocontrast'):
-        assert set(ratios[key]) == {'wall', 'cpu'}, key
+        assert set(ratios[key]) == {'min', 'wall', 'cpu'}, key
         assert all(_positive(v) for v in ratios[key].values()), key
     parts = {(r['name'], r['part'])
              for r in report['inference']['benchmark']['results']}
@@ -88,7 +89,7 @@ def test_quick_report(synthetic_cityscapes, tmp_path, capsys):
         assert hook['inference_total'] == 0
         assert hook['training_total'] > 0
         assert 'decode_head.transformer_projs' in hook['modules']
-    cac = next(h for n, h in hooks.items() if n.startswith('contrafusionnet-c'))
+    cac = next(h for n, h in hooks.items() if '-cac_' in n)
     assert 'decode_head.cac_branch' in cac['modules']
     mscs = next(h for n, h in hooks.items() if 'mscs' in n)
     assert 'auxiliary_head' in mscs['modules']
@@ -101,7 +102,7 @@ def test_quick_report(synthetic_cityscapes, tmp_path, capsys):
         assert _positive(r['baseline']['peak_alloc_mb'])
         for role in ('model', 'cac', 'mscs'):
             assert all(_positive(v) for v in r[role]['time'].values())
-            assert set(r[role]['time']) == {'wall', 'cpu'}
+            assert set(r[role]['time']) == {'min', 'wall', 'cpu'}
             assert _positive(r[role]['peak_mem'])
             assert _positive(r[role]['step_mem'])
         # The memory callback ran in the interleaved benchmark.
@@ -127,11 +128,24 @@ def test_quick_report(synthetic_cityscapes, tmp_path, capsys):
                       c['what'])
     assert hook_check['status'] == 'PASS'
 
+    # Profile: inference by part (ModuleList elements summed by name) and
+    # the operators each contrastive model adds to the baseline's step.
+    parts = {m['part']: m['ms'] for m in report['profile']['inference']
+             ['modules']}
+    for part in ('backbone', 'cnn_backbone', 'decode_head.fusions',
+                 'decode_head.cnn_convs', 'other', 'total'):
+        assert part in parts, part
+    assert 'decode_head.transformer_projs' not in parts
+    models = report['profile']['training']['models']
+    assert set(models) == {'nocontrast', 'model', 'cac', 'mscs'}
+    assert all(m['total_ms'] > 0 and m['ops'] for m in models.values())
+
     text = md.read_text()
     assert text.startswith('# Performance')
     assert '\nkeep me\n' in text and not text.startswith('old')
     for heading in ('## Targets', '## Inference, 64x64', '## Training step',
-                    '## Data pipeline', '## Configs'):
+                    '## Data pipeline', '## Where the time goes',
+                    '## Configs'):
         assert heading in text
     assert 'python tools/analysis/performance_report.py --quick' in text
 

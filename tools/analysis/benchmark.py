@@ -24,9 +24,11 @@ once, so a change in machine load during the run affects all rows alike
 (``--sequential`` times one model after the other instead, holding one
 model in memory at a time). The table shows the median and the spread
 (standard deviation, min and max) and the JSON keeps every run.
-``CPU time`` is the median process CPU time (all threads) of a call: unlike
-the wall-clock time it hardly changes when other processes compete for the
-cores; with ``--threads 1`` it is the single-core compute time.
+``CPU time`` is the median process CPU time (all threads) of a call. On a
+shared machine it is less affected than the wall-clock time by other
+processes, most so with ``--threads 1`` (several threads also burn CPU
+waiting for each other when a core is taken away), where it is close to the
+single-core compute time.
 
 Peak memory is measured in one extra run: on CUDA
 ``torch.cuda.max_memory_allocated``; on CPU the parameters, buffers and input
@@ -123,9 +125,9 @@ def wall_and_cpu_time(fn: Callable[[], Any],
                       device: str) -> Tuple[float, float]:
     """Wall-clock and process CPU seconds of one call of ``fn``.
 
-    The CPU time (all threads of this process) hardly changes when other
-    processes compete for the cores, the wall-clock time does; with one
-    thread it is the single-core compute time of the call.
+    The CPU time counts all threads of this process; with one thread and
+    other processes competing for the cores it stays closer to the compute
+    time of the call than the wall-clock time does.
     """
     _sync(device)
     cpu_start = time.process_time()

@@ -91,7 +91,9 @@ def describe_backbone(bcfg: dict) -> str:
         widths = stage4.get('num_channels', ('?', ))
         return f'HRNetV2-W{widths[0]}'
     if kind == 'UNet':
-        return f"UNet-S{bcfg.get('num_stages', 5)}"
+        downsamples = bcfg.get('downsamples', (True, True, True, True))
+        return (f"UNet-S{bcfg.get('num_stages', 5)}"
+                f'-D{2**sum(bool(d) for d in downsamples)}')
     return kind
 
 
@@ -316,7 +318,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--time', dest='time_kind', choices=['wall', 'cpu'], default='wall',
         help='testing-time column: wall-clock median ± std (default) or '
-        'median process CPU time (steadier on a busy machine)')
+        'median process CPU time (less affected by other processes, '
+        'especially with --threads 1)')
     parser.add_argument(
         '--bench-out', help='with --measure: also write the benchmark JSON')
     parser.add_argument('--md', help='write the Markdown table here')
