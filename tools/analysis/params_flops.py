@@ -34,6 +34,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
+from mmseg_contrafusion.utils import strip_pretrained
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # Ops that FlopAnalyzer leaves uncounted on purpose (fvcore convention:
@@ -95,44 +97,6 @@ def load_config(path: str, cfg_options: Optional[dict] = None):
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
-
-
-def _is_weight_loading_init(init_cfg: Any) -> bool:
-    return isinstance(init_cfg, dict) and (
-        init_cfg.get('type') == 'Pretrained' or 'checkpoint' in init_cfg)
-
-
-def strip_pretrained(node: Any) -> int:
-    """Remove weight loading from a model config, in place and recursively.
-
-    ``pretrained='...'`` becomes ``None`` and ``init_cfg`` entries that load a
-    checkpoint (``type='Pretrained'`` or with a ``checkpoint`` key) are
-    dropped; other initialisers (Kaiming, Normal, ...) stay.
-
-    Returns:
-        int: How many settings were removed.
-    """
-    removed = 0
-    if isinstance(node, dict):
-        for key in list(node.keys()):
-            value = node[key]
-            if key == 'pretrained' and isinstance(value, str):
-                node[key] = None
-                removed += 1
-            elif key == 'init_cfg' and value is not None:
-                if isinstance(value, (list, tuple)):
-                    kept = [v for v in value if not _is_weight_loading_init(v)]
-                    removed += len(value) - len(kept)
-                    node[key] = kept or None
-                elif _is_weight_loading_init(value):
-                    node[key] = None
-                    removed += 1
-            else:
-                removed += strip_pretrained(value)
-    elif isinstance(node, (list, tuple)):
-        for item in node:
-            removed += strip_pretrained(item)
-    return removed
 
 
 def model_key(cfg) -> str:
