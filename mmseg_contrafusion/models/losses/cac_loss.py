@@ -1,11 +1,13 @@
 """The confidence-aware contrastive (CAC) loss."""
-from typing import Optional
+from typing import Optional, Sequence
 
-import torch
 import torch.nn as nn
 from torch import Tensor
 
 from mmseg.registry import MODELS
+from ..utils.contrastive_utils import (LABEL_DOWNSAMPLE_MODES,
+                                       downsample_labels, mean_over_images,
+                                       split_by_image)
 from .contrastive_kernel import contrastive_kernel
 
 
@@ -62,13 +64,22 @@ class CACLoss(nn.Module):
     .. math::
         L = \lambda \cdot \frac{1}{B} \sum_{b=1}^{B} L_b
 
-    over all *B* images of the call (:math:`L_b = 0` for an image without an
-    anchor that has a positive). Hence the loss of a batch is exactly the
-    mean of the losses of its images, and, since DDP averages gradients over
-    processes holding equally many images, splitting a batch across
-    processes does not change the gradient. ``cross_image=True`` contrasts
-    all samples of the call with each other (the reference code: the 2
-    images of a GPU), which depends on the split.
+    over all *B* images of the call (:math:`L_b = 0`, attached to the graph,
+    for an image without samples or without an anchor that has a positive):
+    the package's batch rule,
+    :func:`~mmseg_contrafusion.models.utils.mean_over_images`. Hence the
+    loss of a batch is exactly the mean of the losses of its images, and,
+    since DDP averages gradients over processes holding equally many images,
+    splitting a batch across processes changes neither the loss nor the
+    gradient (the CAMAS budget is per image too). ``cross_image=True``
+    contrasts all samples of the call with each other (the reference code:
+    the 2 images of a GPU), which depends on the split by design.
+
+    Labels: the loss receives sampled labels; the caller brings the label
+    map to the embedding resolution before sampling with
+    :meth:`resize_labels` (``label_downsample``; by default the label at
+    each cell's centre, where the reference code takes the top-left pixel
+    with ``F.interpolate(mode='nearest')``, ``'nearest'`` here).
 
     Pair weights: with ``detach_pair_weights=True`` (default) :math:`q` is
     detached, so the weight branch learns only from its own cross-entropy
@@ -88,6 +99,14 @@ class CACLoss(nn.Module):
             call with each other. Defaults to False.
         normalize (bool): L2-normalise the embeddings first. Defaults to
             False (they are expected to be unit norm).
+        label_downsample (str): How :meth:`resize_labels` brings labels to
+            the embedding resolution (:func:`downsample_labels`):
+            ``'center'`` (the label at each cell's centre), ``'majority'``
+            (the cell's most frequent labelled class) or ``'nearest'`` (the
+            top-left pixel, as the reference code). Defaults to
+            ``'center'``.
+        ignore_index (int): Label of unlabelled pixels, for
+            :meth:`resize_labels`. Defaults to 255.
         loss_name (str): Name of the loss in the log; it must start with
             ``loss_`` to be back-propagated. Defaults to ``'loss_cac'``.
     """
@@ -100,11 +119,17 @@ class CACLoss(nn.Module):
                  detach_pair_weights: bool = True,
                  cross_image: bool = False,
                  normalize: bool = False,
+                 label_downsample: str = 'center',
+                 ignore_index: int = 255,
                  loss_name: str = 'loss_cac') -> None:
         super().__init__()
         if reduction not in ('class_balanced', 'mean'):
             raise ValueError("reduction must be 'class_balanced' or 'mean', "
                              f'got {reduction!r}')
+        if label_downsample not in LABEL_DOWNSAMPLE_MODES:
+            raise ValueError('label_downsample must be one of '
+                             f'{LABEL_DOWNSAMPLE_MODES}, got '
+                             f'{label_downsample!r}')
         if temperature <= 0 or base_temperature <= 0:
             raise ValueError('temperature and base_temperature must be '
                              f'positive, got {temperature}, '
@@ -116,6 +141,8 @@ class CACLoss(nn.Module):
         self.detach_pair_weights = detach_pair_weights
         self.cross_image = cross_image
         self.normalize = normalize
+        self.label_downsample = label_downsample
+        self.ignore_index = ignore_index
         self._loss_name = loss_name
 
     def extra_repr(self) -> str:
@@ -123,12 +150,30 @@ class CACLoss(nn.Module):
                 f'{self.temperature}, base_temperature='
                 f'{self.base_temperature}, reduction={self.reduction!r}, '
                 f'detach_pair_weights={self.detach_pair_weights}, '
-                f'cross_image={self.cross_image}')
+                f'cross_image={self.cross_image}, '
+                f'label_downsample={self.label_downsample!r}')
 
     @property
     def loss_name(self) -> str:
         """str: Name of the loss item in the log (``loss_*``)."""
         return self._loss_name
+
+    def resize_labels(self, seg_label: Tensor,
+                      size: Sequence[int]) -> Tensor:
+        """Labels at the embedding resolution (:func:`downsample_labels`).
+
+        What a caller (e.g. :class:`CACBranch`) gives the anchor sampler.
+
+        Args:
+            seg_label (Tensor): Labels, shape (B, H, W) or (B, 1, H, W).
+            size (Sequence[int]): ``(h, w)`` of the embeddings.
+
+        Returns:
+            Tensor: Labels of shape (B, h, w) or (B, 1, h, w), long, by
+            ``label_downsample``.
+        """
+        return downsample_labels(seg_label, size, self.ignore_index,
+                                 self.label_downsample)
 
     def set_loss(self, embeds: Tensor, labels: Tensor,
                  probs: Tensor) -> Optional[Tensor]:
@@ -195,13 +240,8 @@ class CACLoss(nn.Module):
             return self.loss_weight * loss + zero
         if num_images is None:
             num_images = int(batch_inds.max()) + 1 if len(batch_inds) else 1
-        per_image = []
-        for b in torch.unique(batch_inds).tolist():
-            keep = batch_inds == b
-            loss = self.set_loss(embeds[keep], labels[keep], probs[keep])
-            if loss is not None:
-                per_image.append(loss)
-        if not per_image:
-            return zero
-        return self.loss_weight * torch.stack(per_image).sum() / num_images \
-            + zero
+        per_image = [
+            self.set_loss(embeds[keep], labels[keep], probs[keep])
+            for keep in split_by_image(batch_inds, num_images)
+        ]
+        return self.loss_weight * mean_over_images(per_image, zero) + zero

@@ -7,6 +7,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
+from ..utils.contrastive_utils import (LABEL_DOWNSAMPLE_MODES,
+                                       downsample_labels, mean_over_images,
+                                       split_by_image)
 from ..utils.pixel_sampler import ClassBalancedPixelSampler, SampleSeeder
 from .contrastive_kernel import contrastive_kernel
 
@@ -35,11 +38,32 @@ class CrossEncoderContrastLoss(nn.Module):
     - ``'class'``: every sample of the other stream with the same label
       (supervised contrast, SupCon denominator, Khosla et al. NeurIPS 2020).
 
-    Both use :func:`contrastive_kernel` with ``denominator='supcon'``. With
-    ``cross_image=False`` (default) negatives come from the same image only
-    and the loss is the mean over images, so, with the per-image sample
-    budget, it does not depend on how a batch is split across processes.
-    Memory is O((budget)^2) per image, never O((H x W)^2).
+    Both use :func:`contrastive_kernel` with ``denominator='supcon'``.
+
+    Batches (the package's batch rule,
+    :func:`~mmseg_contrafusion.models.utils.mean_over_images`): with
+    ``cross_image=False`` (default) the samples of an image are contrasted
+    with those of the same image only, giving :math:`L_{b,l}` for image *b*
+    at level *l*, and
+
+    .. math::
+        L = \lambda \cdot \frac{1}{n} \sum_{l=1}^{n}
+        \frac{1}{B} \sum_{b=1}^{B} L_{b,l}
+
+    over **all** *B* images of the call and all *n* levels, with
+    :math:`L_{b,l} = 0` (attached to the graph) when image *b* has no
+    labelled pixel at level *l*. So the loss of a batch is the mean of the
+    losses of its images, and, since DDP averages gradients over processes
+    holding equally many images, splitting a batch across processes changes
+    neither the loss nor the gradient (with the per-image sample budget and
+    the per-image seeded draws below). ``cross_image=True`` contrasts the
+    samples of all images of the call with each other and so depends on how
+    a batch is split. Memory is O((budget)^2) per image, never
+    O((H x W)^2).
+
+    Labels are brought to each embedding map's size with
+    :func:`~mmseg_contrafusion.models.utils.downsample_labels` (by default
+    the label at each cell's centre, not its top-left pixel).
 
     Sampling is reproducible and per image: each image draws from its own
     generator, seeded from ``seed``, a step counter and a fingerprint of the
@@ -69,9 +93,15 @@ class CrossEncoderContrastLoss(nn.Module):
             ``'both'``.
         cross_image (bool): Also use the samples of the other images of the
             batch (on this process) as negatives/positives. Defaults to False.
-        reduction (str): Reduction over anchors: ``'mean'`` or
+        reduction (str): Reduction over the anchors of an image (of the
+            call with ``cross_image=True``): ``'mean'`` or
             ``'class_balanced'`` (mean over the classes present). Defaults to
             ``'mean'``.
+        label_downsample (str): How labels are brought to each embedding
+            map's size (:func:`downsample_labels`): ``'center'`` (the label
+            at each cell's centre), ``'majority'`` (the cell's most frequent
+            labelled class) or ``'nearest'`` (the top-left pixel, as
+            ``F.interpolate``). Defaults to ``'center'``.
         loss_name (str): Name of the loss in the log; it must start with
             ``loss_`` to be back-propagated. Defaults to ``'loss_contrast'``.
         seed (int, optional): Base seed of the per-image sampling (not
@@ -92,6 +122,7 @@ class CrossEncoderContrastLoss(nn.Module):
                  directions: str = 'both',
                  cross_image: bool = False,
                  reduction: str = 'mean',
+                 label_downsample: str = 'center',
                  loss_name: str = 'loss_contrast',
                  seed: Optional[int] = 0) -> None:
         super().__init__()
@@ -103,6 +134,10 @@ class CrossEncoderContrastLoss(nn.Module):
         if reduction not in ('mean', 'class_balanced'):
             raise ValueError("reduction must be 'mean' or 'class_balanced', "
                              f'got {reduction!r}')
+        if label_downsample not in LABEL_DOWNSAMPLE_MODES:
+            raise ValueError('label_downsample must be one of '
+                             f'{LABEL_DOWNSAMPLE_MODES}, got '
+                             f'{label_downsample!r}')
         if temperature <= 0:
             raise ValueError(f'temperature must be positive, got '
                              f'{temperature}')
@@ -114,6 +149,7 @@ class CrossEncoderContrastLoss(nn.Module):
         self.directions = directions
         self.cross_image = cross_image
         self.reduction = reduction
+        self.label_downsample = label_downsample
         self.sampler = ClassBalancedPixelSampler(
             max_samples_per_image=max_samples_per_image,
             ignore_index=ignore_index,
@@ -126,6 +162,7 @@ class CrossEncoderContrastLoss(nn.Module):
         return (f'mode={self.mode!r}, temperature={self.temperature}, '
                 f'loss_weight={self.loss_weight}, directions='
                 f'{self.directions!r}, cross_image={self.cross_image}, '
+                f'label_downsample={self.label_downsample!r}, '
                 f'sampler={self.sampler}')
 
     @property
@@ -175,12 +212,19 @@ class CrossEncoderContrastLoss(nn.Module):
                     c_embed: Tensor,
                     seg_label: Tensor,
                     generator: Optional[torch.Generator],
+                    zero: Tensor,
                     step: Optional[int] = None,
-                    stream: str = '') -> Optional[Tensor]:
-        """Loss of one feature level, or None without labelled samples.
+                    stream: str = '') -> Tensor:
+        """Unweighted loss of one feature level.
 
         Without ``generator``, the positions are drawn with the per-image
         seeds of ``step`` and ``stream`` (:meth:`SampleSeeder.image_seeds`).
+
+        Returns:
+            Tensor: With ``cross_image=False`` the mean over all images of
+            the per-image losses (:func:`mean_over_images`; 0 for an image
+            without samples), else the loss of all samples together; a
+            scalar, ``zero`` when nothing is sampled.
         """
         if c_embed.shape[2:] != t_embed.shape[2:]:
             c_embed = F.normalize(
@@ -190,25 +234,38 @@ class CrossEncoderContrastLoss(nn.Module):
                     mode='bilinear',
                     align_corners=False),
                 dim=1)
-        label = F.interpolate(
-            seg_label.float(), size=t_embed.shape[2:],
-            mode='nearest').long()
+        label = self.resize_labels(seg_label, t_embed.shape[2:])
         seeds = None if generator is not None else \
             self.seeder.image_seeds(label, step, stream)
         samples = self.sampler.sample(label, generator=generator, seeds=seeds)
         if len(samples) == 0:
-            return None
+            return zero
         t_samples = self.sampler.gather(t_embed, samples)
         c_samples = self.sampler.gather(c_embed, samples)
         if self.cross_image:
-            return self.pair_loss(t_samples, c_samples, samples.labels)
-        per_image = []
-        for b in samples.batch_inds.unique().tolist():
-            keep = samples.batch_inds == b
-            per_image.append(
-                self.pair_loss(t_samples[keep], c_samples[keep],
-                               samples.labels[keep]))
-        return torch.stack(per_image).mean()
+            return self.pair_loss(t_samples, c_samples,
+                                  samples.labels) + zero
+        per_image = [
+            self.pair_loss(t_samples[keep], c_samples[keep],
+                           samples.labels[keep]) if keep.numel() else None
+            for keep in split_by_image(samples.batch_inds, label.shape[0])
+        ]
+        return mean_over_images(per_image, zero)
+
+    def resize_labels(self, seg_label: Tensor,
+                      size: Sequence[int]) -> Tensor:
+        """Labels at an embedding map's size (:func:`downsample_labels`).
+
+        Args:
+            seg_label (Tensor): Labels, shape (B, H, W) or (B, 1, H, W).
+            size (Sequence[int]): ``(h, w)``.
+
+        Returns:
+            Tensor: Labels of shape (B, h, w) or (B, 1, h, w), long, by
+            ``label_downsample``.
+        """
+        return downsample_labels(seg_label, size, self.ignore_index,
+                                 self.label_downsample)
 
     def forward(self,
                 transformer_embeds: EmbedType,
@@ -226,16 +283,18 @@ class CrossEncoderContrastLoss(nn.Module):
                 shapes (a map of another size is resized to the transformer
                 map's size and re-normalised).
             seg_label (Tensor): Labels, shape (B, H, W) or (B, 1, H, W); they
-                are nearest-resized to each embedding map.
+                are brought to each embedding map's size by
+                ``label_downsample``.
             generator (torch.Generator, optional): Randomness of the
                 sampler for all images. Defaults to None: per-image seeded
                 draws (see the class docstring), which advance the step
                 counter in training mode.
 
         Returns:
-            Tensor: ``loss_weight`` times the mean over levels of the
-            symmetric InfoNCE. Zero (still attached to every embedding's
-            graph) when no position is labelled.
+            Tensor: ``loss_weight`` times the mean over all levels of the
+            level losses (each the mean over all images, see the class
+            docstring). Zero (still attached to every embedding's graph)
+            when no position is labelled.
         """
         if isinstance(transformer_embeds, Tensor):
             transformer_embeds = [transformer_embeds]
@@ -251,13 +310,14 @@ class CrossEncoderContrastLoss(nn.Module):
         zero = sum((t.sum() + c.sum()) * 0.
                    for t, c in zip(transformer_embeds, cnn_embeds))
         step = self.seeder.next_step() if generator is None else None
-        losses: List[Tensor] = []
-        for level, (t_embed, c_embed) in enumerate(
-                zip(transformer_embeds, cnn_embeds)):
-            loss = self._level_loss(t_embed, c_embed, seg_label, generator,
-                                    step, f'level{level}')
-            if loss is not None:
-                losses.append(loss)
+        # Every level counts, also one without samples (a zero): a fixed
+        # weight per (image, level) term keeps the batch rule exact.
+        losses: List[Tensor] = [
+            self._level_loss(t_embed, c_embed, seg_label, generator, zero,
+                             step, f'level{level}')
+            for level, (t_embed, c_embed) in enumerate(
+                zip(transformer_embeds, cnn_embeds))
+        ]
         if not losses:
             return zero
         return self.loss_weight * torch.stack(losses).mean() + zero

@@ -3,10 +3,12 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
+from ..utils.contrastive_utils import (LABEL_DOWNSAMPLE_MODES,
+                                       downsample_labels, mean_over_images,
+                                       split_by_image)
 from ..utils.pixel_sampler import ClassBalancedPixelSampler, SampleSeeder
 from .contrastive_kernel import contrastive_kernel
 
@@ -33,9 +35,10 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
     multi-level features, each mapped by its own projection head into one
     L2-normalised embedding space (see :class:`MultiScaleContrastHead`). At
     every scale *s* labelled positions are drawn at random, class-balanced,
-    per image (:class:`ClassBalancedPixelSampler`; labels nearest-resized to
-    the scale). With :math:`s_{ij} = z_i \cdot z_j / \tau`, positives
-    :math:`P(i)` (same class) and negatives :math:`N(i)` (other classes):
+    per image (:class:`ClassBalancedPixelSampler`; labels brought to the
+    scale by ``label_downsample``). With
+    :math:`s_{ij} = z_i \cdot z_j / \tau`, positives :math:`P(i)` (same
+    class) and negatives :math:`N(i)` (other classes):
 
     .. math::
         \ell_i = -\frac{1}{|P(i)|} \sum_{j \in P(i)} \log
@@ -49,6 +52,24 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
     - **Cross-scale** term :math:`L_{cs}(a, c)`: the samples of the
       high-resolution scale *a* (stride 4) are the anchors, those of the
       low-resolution scale *c* the contrast set (no self-exclusion).
+
+    Batches, per ``cross_image``:
+
+    - ``True`` (default; the original, which "links features from different
+      images"): all samples of the call are contrasted with each other and
+      each term is the mean over all its anchors. This pools the images of
+      a process by design, so the loss depends on how a batch is split
+      across processes (and on the images per process); it cannot follow
+      the package's batch rule.
+    - ``False``: the package's batch rule
+      (:func:`~mmseg_contrafusion.models.utils.mean_over_images`): every
+      term is computed per image *b* (its samples against its own samples,
+      mean over its anchors) and averaged over **all** *B* images of the
+      call, :math:`L^s_{ms} = \frac{1}{B} \sum_b L^s_{ms}(b)`, with 0 for
+      an image without samples at that scale (or without an anchor that has
+      a positive). The loss of a batch is then the mean of the losses of
+      its images, and the loss and its gradient (DDP averages gradients over
+      processes) do not depend on how a batch is split.
 
     The returned terms are
 
@@ -71,6 +92,11 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
     - Anchors without any positive (e.g. a class absent from the
       low-resolution samples) are left out of the mean; the original counts
       them as zeros, which rescales the term by a batch-dependent factor.
+    - Labels are brought to each scale with
+      :func:`~mmseg_contrafusion.models.utils.downsample_labels`, by default
+      the label at each cell's centre; the original's
+      ``F.interpolate(mode='nearest')`` takes the cell's top-left pixel
+      (``label_downsample='nearest'`` reproduces it).
     - A batch without labelled pixels gives zero losses that are still
       attached to every embedding (the original crashes on an empty
       ``torch.min``).
@@ -83,11 +109,11 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
       run's draws, and an image gets the same positions whatever batch or
       process it is in. (With ``cross_image=True`` the loss itself still
       depends on the batch on each process, since other images' samples are
-      negatives; with ``cross_image=False`` the samples and pairs are per
-      image but the mean runs over all anchors of the batch.)
+      negatives.)
 
-    Memory is O((B x ``max_samples_per_image``)^2) per term and process,
-    never O((H x W)^2).
+    Memory is O((B x ``max_samples_per_image``)^2) per term and process
+    with ``cross_image=True``, O(``max_samples_per_image``^2) per image
+    with ``cross_image=False``, never O((H x W)^2).
 
     Args:
         temperature (float): :math:`\tau` of the within-scale terms.
@@ -112,11 +138,17 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
         ignore_index (int): Label of unlabelled pixels. Defaults to 255.
         cross_image (bool): Contrast the samples of all images of the batch
             on this process (the original, which "links features from
-            different images"); False restricts every pair to one image.
-            Defaults to True.
+            different images"; depends on the batch split); False computes
+            every term per image and averages over the images (the batch
+            rule, split-invariant). Defaults to True.
         detach_low_res (bool): Stop the cross-scale gradient into the
             low-resolution (contrast) side (the original's
             ``detach_deepest``). Defaults to False.
+        label_downsample (str): How labels are brought to each scale
+            (:func:`downsample_labels`): ``'center'`` (the label at each
+            cell's centre), ``'majority'`` (the cell's most frequent
+            labelled class) or ``'nearest'`` (the top-left pixel, as the
+            original). Defaults to ``'center'``.
         ms_loss_name (str): Log key of the within-scale term. Defaults to
             ``'loss_ms'``.
         cs_loss_name (str): Log key of the cross-scale term. Defaults to
@@ -140,6 +172,7 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
                  ignore_index: int = 255,
                  cross_image: bool = True,
                  detach_low_res: bool = False,
+                 label_downsample: str = 'center',
                  ms_loss_name: str = 'loss_ms',
                  cs_loss_name: str = 'loss_cs',
                  seed: Optional[int] = 0) -> None:
@@ -163,6 +196,10 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
         if any(not 0 <= i < num_scales for pair in pairs for i in pair):
             raise ValueError(f'cross_scale_pairs {pairs} index beyond the '
                              f'{num_scales} scales of scale_weights')
+        if label_downsample not in LABEL_DOWNSAMPLE_MODES:
+            raise ValueError('label_downsample must be one of '
+                             f'{LABEL_DOWNSAMPLE_MODES}, got '
+                             f'{label_downsample!r}')
         for name in (ms_loss_name, cs_loss_name):
             if not name.startswith('loss_'):
                 raise ValueError(f'loss names must start with "loss_" to be '
@@ -176,6 +213,7 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
         self.ignore_index = ignore_index
         self.cross_image = cross_image
         self.detach_low_res = detach_low_res
+        self.label_downsample = label_downsample
         self.ms_loss_name = ms_loss_name
         self.cs_loss_name = cs_loss_name
         self.sampler = ClassBalancedPixelSampler(
@@ -203,69 +241,115 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
                 f'{self.scale_weights}, cross_scale_pairs='
                 f'{self.cross_scale_pairs}, cross_scale_weights='
                 f'{self.cross_scale_weights}, loss_weight={self.loss_weight}, '
-                f'cross_image={self.cross_image}, sampler={self.sampler}')
+                f'cross_image={self.cross_image}, label_downsample='
+                f'{self.label_downsample!r}, sampler={self.sampler}')
 
-    def _pair_mask(self, anchor_batch: Tensor,
-                   contrast_batch: Tensor) -> Optional[Tensor]:
-        if self.cross_image:
-            return None
-        return anchor_batch[:, None] == contrast_batch[None, :]
+    @staticmethod
+    def _num_images(*samples: ScaleSamples) -> int:
+        inds = [int(x.batch_inds.max()) + 1 for x in samples
+                if x.batch_inds.numel()]
+        return max(inds, default=1)
 
-    def within_scale_loss(self, samples: ScaleSamples) -> Tensor:
-        """Unweighted within-scale term of one scale.
-
-        Args:
-            samples (ScaleSamples): The scale's samples, L2-normalised.
-
-        Returns:
-            Tensor: Mean over the anchors that have a positive (a scalar);
-            zero, attached to ``samples.feats``, when none has.
-        """
-        labels = samples.labels
+    def _within(self, feats: Tensor, labels: Tensor) -> Tensor:
         return contrastive_kernel(
-            samples.feats,
+            feats,
             None,
             labels[:, None] == labels[None, :],
             temperature=self.temperature,
-            valid_mask=self._pair_mask(samples.batch_inds,
-                                       samples.batch_inds),
             exclude_self=True,
             denominator='per_positive',
             reduction='mean')
 
-    def cross_scale_loss(self, anchors: ScaleSamples,
-                         contrast: ScaleSamples) -> Tensor:
+    def _cross(self, anchor_feats: Tensor, anchor_labels: Tensor,
+               contrast_feats: Tensor, contrast_labels: Tensor) -> Tensor:
+        return contrastive_kernel(
+            anchor_feats,
+            contrast_feats,
+            anchor_labels[:, None] == contrast_labels[None, :],
+            temperature=self.cross_scale_temperature,
+            exclude_self=False,
+            denominator='per_positive',
+            reduction='mean')
+
+    def within_scale_loss(self,
+                          samples: ScaleSamples,
+                          num_images: Optional[int] = None) -> Tensor:
+        """Unweighted within-scale term of one scale.
+
+        Args:
+            samples (ScaleSamples): The scale's samples, L2-normalised.
+            num_images (int, optional): *B*, the images of the batch (also
+                those without samples), for ``cross_image=False``. None
+                means ``samples.batch_inds.max() + 1``. Defaults to None.
+
+        Returns:
+            Tensor: A scalar, attached to ``samples.feats``: with
+            ``cross_image=True`` the mean over the anchors of the call that
+            have a positive; with ``cross_image=False`` the mean over all
+            images of that mean per image (0 for an image without one).
+        """
+        zero = samples.feats.sum() * 0.
+        if samples.labels.numel() == 0:
+            return zero
+        if self.cross_image:
+            return self._within(samples.feats, samples.labels)
+        if num_images is None:
+            num_images = self._num_images(samples)
+        per_image = [
+            self._within(samples.feats[keep], samples.labels[keep])
+            if keep.numel() else None
+            for keep in split_by_image(samples.batch_inds, num_images)
+        ]
+        return mean_over_images(per_image, zero)
+
+    def cross_scale_loss(self,
+                         anchors: ScaleSamples,
+                         contrast: ScaleSamples,
+                         num_images: Optional[int] = None) -> Tensor:
         """Unweighted cross-scale term of one (anchor, contrast) scale pair.
 
         Args:
             anchors (ScaleSamples): Samples of the high-resolution scale.
             contrast (ScaleSamples): Samples of the low-resolution scale.
+            num_images (int, optional): *B*, for ``cross_image=False``. None
+                means the largest image index of either set plus 1.
+                Defaults to None.
 
         Returns:
-            Tensor: Mean over the anchors that have a positive in
-            ``contrast`` (a scalar); zero, attached to both sets, when none
-            has.
+            Tensor: A scalar, attached to both sets: with
+            ``cross_image=True`` the mean over the anchors of the call that
+            have a positive in ``contrast``; with ``cross_image=False`` the
+            mean over all images of that mean per image (each image's
+            anchors against its own contrast samples; 0 for an image without
+            an anchor that has one).
         """
         contrast_feats = contrast.feats.detach() \
             if self.detach_low_res else contrast.feats
-        return contrastive_kernel(
-            anchors.feats,
-            contrast_feats,
-            anchors.labels[:, None] == contrast.labels[None, :],
-            temperature=self.cross_scale_temperature,
-            valid_mask=self._pair_mask(anchors.batch_inds,
-                                       contrast.batch_inds),
-            exclude_self=False,
-            denominator='per_positive',
-            reduction='mean')
+        zero = anchors.feats.sum() * 0. + contrast_feats.sum() * 0.
+        if anchors.labels.numel() == 0 or contrast.labels.numel() == 0:
+            return zero
+        if self.cross_image:
+            return self._cross(anchors.feats, anchors.labels,
+                               contrast_feats, contrast.labels)
+        if num_images is None:
+            num_images = self._num_images(anchors, contrast)
+        per_image = []
+        for a_keep, c_keep in zip(
+                split_by_image(anchors.batch_inds, num_images),
+                split_by_image(contrast.batch_inds, num_images)):
+            if a_keep.numel() == 0 or c_keep.numel() == 0:
+                per_image.append(None)
+                continue
+            per_image.append(
+                self._cross(anchors.feats[a_keep], anchors.labels[a_keep],
+                            contrast_feats[c_keep], contrast.labels[c_keep]))
+        return mean_over_images(per_image, zero)
 
     @torch.no_grad()
     def _scale_label(self, seg_label: Tensor,
                      size: Tuple[int, int]) -> Tensor:
-        if tuple(seg_label.shape[2:]) == tuple(size):
-            return seg_label
-        return F.interpolate(
-            seg_label.float(), size=size, mode='nearest').long()
+        return downsample_labels(seg_label, size, self.ignore_index,
+                                 self.label_downsample)
 
     def sample(self,
                embeds: Sequence[Tensor],
@@ -278,7 +362,7 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
             embeds (Sequence[Tensor]): One embedding map per scale, shape
                 (B, D, H_s, W_s).
             seg_label (Tensor): Labels, shape (B, H, W) or (B, 1, H, W);
-                nearest-resized to each scale.
+                brought to each scale by ``label_downsample``.
             generator (torch.Generator, optional): Randomness of the
                 sampler for all images. Defaults to None (per-image seeded
                 draws, see the class docstring).
@@ -334,10 +418,12 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
         zero = sum(embed.sum() for embed in embeds) * 0.
         step = self.seeder.next_step() if generator is None else None
         samples = self.sample(embeds, seg_label, generator, step)
+        num_images = seg_label.shape[0]
         ms_loss = zero
         for weight, scale in zip(self.scale_weights, samples):
             if weight and len(scale.labels):
-                ms_loss = ms_loss + weight * self.within_scale_loss(scale)
+                ms_loss = ms_loss + weight * self.within_scale_loss(
+                    scale, num_images)
         losses = {self.ms_loss_name: self.loss_weight * ms_loss}
         if self.cross_scale_pairs:
             cs_loss = zero
@@ -346,6 +432,6 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
                 if weight and len(samples[a].labels) and len(
                         samples[c].labels):
                     cs_loss = cs_loss + weight * self.cross_scale_loss(
-                        samples[a], samples[c])
+                        samples[a], samples[c], num_images)
             losses[self.cs_loss_name] = self.loss_weight * cs_loss
         return losses

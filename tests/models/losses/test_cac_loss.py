@@ -8,6 +8,7 @@ import torch.nn.functional as F
 import mmseg_contrafusion  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg_contrafusion.models.losses import CACLoss, cac_pair_weights
+from mmseg_contrafusion.models.utils import ConfidenceAwareAnchorSampler
 
 
 def build(**kwargs):
@@ -226,3 +227,62 @@ def test_configuration_errors():
         build(temperature=0.)
     assert build().loss_name == 'loss_cac'
     assert isinstance(build(), CACLoss)
+
+
+def test_resize_labels_at_cell_centres():
+    # Stride 32: a 64 x 64 label map, 2 x 2 embedding cells. Only the cell
+    # centres (16 + 32 i, 16 + 32 j) are labelled; the top-left pixels that
+    # the reference code's F.interpolate(mode='nearest') takes are not.
+    label = torch.full((2, 1, 64, 64), 255)
+    label[:, 0, 16::32, 16::32] = torch.tensor([[0, 1], [2, 3]])
+    loss = build()
+    assert loss.label_downsample == 'center'
+    out = loss.resize_labels(label, (2, 2))
+    assert out.shape == (2, 1, 2, 2)
+    assert out[:, 0].tolist() == [[[0, 1], [2, 3]]] * 2
+    assert (build(label_downsample='nearest').resize_labels(
+        label, (2, 2)) == 255).all()
+    assert torch.equal(
+        build(label_downsample='majority').resize_labels(label, (2, 2)), out)
+    with pytest.raises(ValueError, match='label_downsample'):
+        build(label_downsample='bilinear')
+
+
+def test_batch_rule_end_to_end_with_an_image_without_anchors():
+    # Labels -> resize_labels -> CAMAS (per-image budget) -> CACLoss, for 3
+    # images at stride 4: image 1 is half labelled, image 2 has no labelled
+    # pixel. The loss of the 3 images on one process equals the mean of the
+    # losses of 3 processes with one image each, and so do the gradients.
+    g = torch.Generator().manual_seed(4)
+    label = torch.randint(0, 3, (3, 1, 32, 32), generator=g)
+    label[1, :, 16:] = 255
+    label[2] = 255
+    embeds = torch.randn(3, 8, 8, 8, generator=g, requires_grad=True)
+    seg_logits = torch.randn(3, 3, 8, 8, generator=g)
+    probs = torch.randn(3, 3, 8, 8, generator=g).softmax(dim=1)
+    loss = build(loss_weight=0.4)
+    sampler = ConfidenceAwareAnchorSampler(
+        max_samples_per_image=24, threshold=5)
+
+    def run(keep):
+        samples = sampler.sample(
+            seg_logits[keep], loss.resize_labels(label[keep], (8, 8)))
+        z = F.normalize(embeds[keep], dim=1)
+        return loss(
+            sampler.gather(z, samples),
+            samples.labels,
+            sampler.gather(probs[keep], samples),
+            batch_inds=samples.batch_inds,
+            num_images=z.shape[0])
+
+    whole = run(slice(None))
+    whole.backward()
+    grad = embeds.grad.clone()
+    embeds.grad = None
+    singles = [run(slice(b, b + 1)) for b in range(3)]
+    assert singles[1].item() != 0. and singles[2].item() == 0.
+    split = torch.stack(singles).mean()
+    assert whole.item() == pytest.approx(split.item(), rel=1e-6)
+    split.backward()
+    assert torch.allclose(embeds.grad, grad, rtol=1e-5, atol=1e-8)
+    assert (embeds.grad[2] == 0).all()

@@ -251,3 +251,85 @@ def test_seed_none_draws_from_the_global_rng():
     assert loss(t, c, label).item() == first
     torch.manual_seed(1)
     assert loss(t, c, label).item() != first
+
+
+def three_images_label(seed):
+    """Labels (3, 1, 32, 32) for levels at stride 4 (8 x 8) and 8 (4 x 4).
+
+    Image 0 is labelled everywhere; image 1 only on rows 0..3, which hold
+    the cell centres (row 2) of the stride-4 level but none of the stride-8
+    level (rows 4, 12, ...): it has no labelled pixel at level 1; image 2 has
+    no labelled pixel at all.
+    """
+    g = torch.Generator().manual_seed(seed)
+    label = torch.randint(0, 4, (3, 1, 32, 32), generator=g)
+    label[1, :, 4:] = 255
+    label[2] = 255
+    return label
+
+
+@pytest.mark.parametrize('mode', ['pixel', 'class'])
+def test_batch_rule_with_an_image_unlabelled_at_a_level(mode):
+    # The loss of 3 images on one process equals the mean of the losses of
+    # 3 processes with one image each (what DDP's gradient averaging
+    # optimises), also when an image has no labelled pixel at a level or at
+    # all: every (image, level) term counts, as 0 when it has no samples.
+    label = three_images_label(8)
+    probe = build()
+    assert (probe.resize_labels(label[1:2], (8, 8)) != 255).any()
+    assert (probe.resize_labels(label[1:2], (4, 4)) == 255).all()
+    g = torch.Generator().manual_seed(9)
+    t = [torch.randn(3, 8, s, s, generator=g, requires_grad=True)
+         for s in (8, 4)]
+    c = [torch.randn(3, 8, s, s, generator=g, requires_grad=True)
+         for s in (8, 4)]
+
+    def run(keep):
+        # A fresh loss per call: the same step, so the same per-image seeds.
+        loss = build(mode=mode, max_samples_per_image=12)
+        return loss([F.normalize(x[keep], dim=1) for x in t],
+                    [F.normalize(x[keep], dim=1) for x in c], label[keep])
+
+    whole = run(slice(None))
+    whole.backward()
+    grads = [x.grad.clone() for x in t + c]
+    for x in t + c:
+        x.grad = None
+    singles = [run(slice(b, b + 1)) for b in range(3)]
+    assert singles[1] > 0 and singles[2].item() == 0.
+    split = torch.stack(singles).mean()
+    assert whole.item() == pytest.approx(split.item(), rel=1e-6)
+    split.backward()
+    for x, grad in zip(t + c, grads):
+        assert torch.allclose(x.grad, grad, rtol=1e-5, atol=1e-8)
+        assert (x.grad[2] == 0).all()
+    # Image 1's level-1 term is a zero that counts: its loss is half of its
+    # level-0 loss.
+    level0 = build(mode=mode, max_samples_per_image=12)(
+        F.normalize(t[0][1:2], dim=1), F.normalize(c[0][1:2], dim=1),
+        label[1:2])
+    assert singles[1].item() == pytest.approx(level0.item() / 2, rel=1e-6)
+
+
+def test_labels_are_taken_at_cell_centres():
+    # Stride 32: a 64 x 64 label map, 2 x 2 embedding cells. Only the cell
+    # centres (16 + 32 i, 16 + 32 j) are labelled; the top-left pixels that
+    # F.interpolate(mode='nearest') takes (16 px off) are not.
+    label = torch.full((1, 64, 64), 255)
+    label[0, 16::32, 16::32] = torch.tensor([[0, 1], [2, 3]])
+    g = torch.Generator().manual_seed(10)
+    t = F.normalize(torch.randn(1, 3, 2, 2, generator=g), dim=1)
+    c = F.normalize(torch.randn(1, 3, 2, 2, generator=g), dim=1)
+    loss = build(max_samples_per_image=64)
+    assert loss.label_downsample == 'center'
+    assert loss.resize_labels(label, (2, 2)).tolist() == [[[0, 1], [2, 3]]]
+    t_vec, c_vec = t.flatten(2)[0].t().tolist(), c.flatten(2)[0].t().tolist()
+    expected = (reference(t_vec, c_vec, [0, 1, 2, 3], 'pixel', 0.07) +
+                reference(c_vec, t_vec, [0, 1, 2, 3], 'pixel', 0.07)) / 2
+    assert loss(t, c, label).item() == pytest.approx(expected, rel=1e-5)
+    assert build(label_downsample='nearest')(t, c, label).item() == 0.
+    majority = build(label_downsample='majority')
+    assert majority.resize_labels(label, (2, 2)).tolist() == [[[0, 1],
+                                                               [2, 3]]]
+    with pytest.raises(ValueError, match='label_downsample'):
+        build(label_downsample='bilinear')

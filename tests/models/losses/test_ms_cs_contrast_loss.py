@@ -8,6 +8,7 @@ import torch.nn.functional as F
 import mmseg_contrafusion  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg_contrafusion.models.losses import MultiScaleCrossScaleContrastLoss
+from mmseg_contrafusion.models.utils import downsample_labels
 
 
 def unit_map(vectors, h, w):
@@ -83,8 +84,33 @@ def test_cross_scale_hand_computed():
     assert out['loss_cs'].item() == pytest.approx(expected, rel=1e-5)
 
 
-@pytest.mark.parametrize('cross_image', [True, False])
-def test_weighted_terms_match_reference(cross_image):
+def batch_reference(flat_a, flat_c, tau, exclude_self, cross_image,
+                    num_images):
+    """The batch reduction: pooled with ``cross_image``, else the mean over
+    all ``num_images`` images of the per-image reference (0 without one)."""
+    if cross_image:
+        return reference(*flat_a, *flat_c, tau, exclude_self, True)
+    total = 0.
+    for b in range(num_images):
+        parts = []
+        for feats, labels, imgs in (flat_a, flat_c):
+            keep = [i for i, img in enumerate(imgs) if img == b]
+            parts.append(([feats[i] for i in keep], [labels[i] for i in keep],
+                          [b] * len(keep)))
+        total += reference(*parts[0], *parts[1], tau, exclude_self, False)
+    return total / num_images
+
+
+@pytest.mark.parametrize('cross_image,label_downsample', [
+    (True, 'nearest'),
+    (True, 'center'),
+    (False, 'center'),
+    (False, 'nearest'),
+])
+def test_weighted_terms_match_reference(cross_image, label_downsample):
+    # (True, 'nearest') is the original code (all samples of a process
+    # together, F.interpolate labels); (False, 'center') follows the
+    # package's batch rule (per image, mean over the images).
     torch.manual_seed(0)
     sizes = [(4, 4), (2, 2), (2, 2), (1, 1)]
     embeds = [
@@ -93,26 +119,24 @@ def test_weighted_terms_match_reference(cross_image):
     label = torch.randint(0, 3, (2, 4, 4))
     label[0, 0, :2] = 255
     loss = MultiScaleCrossScaleContrastLoss(
-        max_samples_per_image=64, min_pixels=1, cross_image=cross_image)
+        max_samples_per_image=64, min_pixels=1, cross_image=cross_image,
+        label_downsample=label_downsample)
     out = loss(embeds, label)
 
     flat = []
     for embed in embeds:
-        scale_label = F.interpolate(
-            label[:, None].float(), size=embed.shape[2:],
-            mode='nearest').long()[:, 0]
+        if label_downsample == 'nearest':
+            scale_label = F.interpolate(
+                label[:, None].float(), size=embed.shape[2:],
+                mode='nearest').long()[:, 0]
+        else:
+            scale_label = downsample_labels(label, embed.shape[2:])
         flat.append(flatten(embed, scale_label))
-    ms = 0.
-    for weight, (feats, labels, imgs) in zip((1.0, 0.7, 0.4, 0.1), flat):
-        has_pair = any(
-            labels[i] == labels[j] and i != j and (cross_image
-                                                   or imgs[i] == imgs[j])
-            for i in range(len(labels)) for j in range(len(labels)))
-        if has_pair:
-            ms += weight * reference(feats, labels, imgs, feats, labels,
-                                     imgs, 0.1, True, cross_image)
+    ms = sum(
+        weight * batch_reference(f, f, 0.1, True, cross_image, 2)
+        for weight, f in zip((1.0, 0.7, 0.4, 0.1), flat))
     cs = sum(
-        reference(*flat[0], *flat[c], 0.1, False, cross_image)
+        batch_reference(flat[0], flat[c], 0.1, False, cross_image, 2)
         for c in (3, 2))
     assert out['loss_ms'].item() == pytest.approx(0.1 * ms, rel=1e-4)
     assert out['loss_cs'].item() == pytest.approx(0.1 * cs, rel=1e-4)
@@ -239,3 +263,93 @@ def test_seeded_draws_per_image_and_step():
     state['seeder.step'] = torch.tensor(2)
     reloaded.load_state_dict(state)
     assert reloaded(embeds, label)['loss_ms'].item() == values[2]
+
+
+def three_images_label(seed):
+    """Labels (3, 32, 32) for scales at strides 4, 8, 16 and 32.
+
+    Image 0 is labelled everywhere; image 1 only on rows 0..3, which hold
+    cell centres of the stride-4 scale (row 2) but of no coarser scale (rows
+    4, 8 and 16 are their first centres): it has no labelled pixel at
+    scales 1..3, so no cross-scale partner either; image 2 has no labelled
+    pixel at all.
+    """
+    g = torch.Generator().manual_seed(seed)
+    label = torch.randint(0, 3, (3, 32, 32), generator=g)
+    label[1, 4:] = 255
+    label[2] = 255
+    return label
+
+
+def test_per_image_mode_follows_the_batch_rule():
+    # cross_image=False: the loss of 3 images on one process equals the
+    # mean of the losses of 3 processes with one image each, terms and
+    # gradients, with an image unlabelled at some scales and one at all.
+    label = three_images_label(4)
+    g = torch.Generator().manual_seed(5)
+    raw = [torch.randn(3, 8, s, s, generator=g, requires_grad=True)
+           for s in (8, 4, 2, 1)]
+
+    def run(keep):
+        loss = MultiScaleCrossScaleContrastLoss(
+            max_samples_per_image=16, min_pixels=1, cross_image=False)
+        return loss([F.normalize(x[keep], dim=1) for x in raw], label[keep])
+
+    probe = run(slice(1, 2))
+    assert probe['loss_ms'] > 0 and probe['loss_cs'].item() == 0.
+    whole = run(slice(None))
+    sum(whole.values()).backward()
+    grads = [x.grad.clone() for x in raw]
+    for x in raw:
+        x.grad = None
+    singles = [run(slice(b, b + 1)) for b in range(3)]
+    for key in ('loss_ms', 'loss_cs'):
+        assert whole[key].item() == pytest.approx(
+            sum(s[key].item() for s in singles) / 3, rel=1e-6)
+    sum(sum(s.values()) for s in singles).div(3).backward()
+    for x, grad in zip(raw, grads):
+        assert torch.allclose(x.grad, grad, rtol=1e-5, atol=1e-8)
+        assert (x.grad[2] == 0).all()
+    # cross_image=True pools the samples of a process: the same split gives
+    # another loss (it cannot be split-invariant).
+    pooled = MultiScaleCrossScaleContrastLoss(
+        max_samples_per_image=16, min_pixels=1)
+    embeds = [F.normalize(x.detach(), dim=1) for x in raw]
+    value = pooled(embeds, label)['loss_ms'].item()
+    split = sum(
+        MultiScaleCrossScaleContrastLoss(
+            max_samples_per_image=16, min_pixels=1)(
+                [e[b:b + 1] for e in embeds], label[b:b + 1])['loss_ms']
+        for b in range(3)).item() / 3
+    assert value != pytest.approx(split, rel=1e-3)
+
+
+def test_per_image_mode_all_ignored_gives_attached_zero():
+    loss = MultiScaleCrossScaleContrastLoss(cross_image=False)
+    embeds = [
+        F.normalize(torch.randn(2, 8, s, s), dim=1).requires_grad_()
+        for s in (8, 4, 2, 1)
+    ]
+    out = loss(embeds, torch.full((2, 32, 32), 255, dtype=torch.long))
+    assert out['loss_ms'].item() == 0. and out['loss_cs'].item() == 0.
+    (out['loss_ms'] + out['loss_cs']).backward()
+    for embed in embeds:
+        assert embed.grad is not None and (embed.grad == 0).all()
+
+
+def test_scale_labels_at_cell_centres():
+    # Stride 32 on a 64 x 64 label map: 2 x 2 cells whose centre pixels
+    # (16 + 32 i, 16 + 32 j) are the only labelled ones.
+    label = torch.full((1, 64, 64), 255)
+    label[0, 16::32, 16::32] = torch.tensor([[0, 1], [2, 1]])
+    embeds = [torch.randn(1, 4, 2, 2)]
+    kwargs = dict(scale_weights=(1.0, ), cross_scale_pairs=(),
+                  cross_scale_weights=(), min_pixels=1)
+    centre = MultiScaleCrossScaleContrastLoss(**kwargs)
+    picked = centre.sample(embeds, label)[0]
+    assert sorted(picked.labels.tolist()) == [0, 1, 1, 2]
+    nearest = MultiScaleCrossScaleContrastLoss(
+        label_downsample='nearest', **kwargs)
+    assert len(nearest.sample(embeds, label)[0].labels) == 0
+    with pytest.raises(ValueError, match='label_downsample'):
+        MultiScaleCrossScaleContrastLoss(label_downsample='area')
