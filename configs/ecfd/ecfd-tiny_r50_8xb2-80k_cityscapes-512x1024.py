@@ -4,6 +4,9 @@
 # linear warm-up 1500 iterations, then poly (power 1). Auxiliary FCN head on
 # C3 (weight 0.4). The context position embedding is sized for the crop's
 # 1/16 grid (32x64); slide inference with the training crop keeps it there.
+# The head is the original's layout and init (see README.md, "Differences
+# from the original code"); the named options below select mmcv-style
+# variants.
 _base_ = [
     '../_base_/datasets/cityscapes.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_80k.py'
@@ -49,6 +52,14 @@ model = dict(
         # The 1/16 grid of the 512x1024 crop.
         pos_shape=(crop_size[0] // 16, crop_size[1] // 16),
         add_context=False,
+        # As the original: C1 -> CLGD through a plain 1x1 conv with bias
+        # ('conv_bn_relu' for conv-BN-ReLU), FPN resizes with
+        # align_corners=True, a bias on the C2'..C4' 1x1 convs before their
+        # BN, PyTorch's default init ('kaiming': mmcv ConvModule's).
+        c1_projection='conv',
+        fpn_align_corners=True,
+        spatial_out_bias=True,
+        init='pytorch',
         dropout_ratio=0.1,
         num_classes=19,
         norm_cfg=norm_cfg,

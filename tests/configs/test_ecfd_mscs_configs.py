@@ -134,3 +134,24 @@ def test_tiny_config_loss_terms(path):
     total, _ = model.parse_losses(losses)
     total.backward()
     assert not [n for n, p in model.named_parameters() if p.grad is None]
+
+
+@pytest.mark.parametrize('variant', ['tiny', 'small'])
+def test_ecfd_reproduction_configs_build_the_original_head(variant):
+    """The R50 reproduction configs name the original's layout and init
+    (configs/ecfd/README.md, "Differences from the original code")."""
+    path = osp.join(REPO_ROOT, 'configs/ecfd',
+                    f'ecfd-{variant}_r50_8xb2-80k_cityscapes-512x1024.py')
+    head_cfg = Config.fromfile(path).model.decode_head
+    assert head_cfg.c1_projection == 'conv'
+    assert head_cfg.fpn_align_corners is True
+    assert head_cfg.spatial_out_bias is True
+    assert head_cfg.init == 'pytorch'
+    assert head_cfg.align_corners is False and head_cfg.add_context is False
+    torch.manual_seed(0)
+    head = revert_sync_batchnorm(MODELS.build(copy.deepcopy(head_cfg)))
+    low = head.gating.low_proj
+    assert not low.with_norm and low.conv.bias is not None
+    assert all(m.conv.bias is not None and m.with_norm
+               for m in head.spatial_outs)
+    assert head.fpn_align_corners and head.init == 'pytorch'

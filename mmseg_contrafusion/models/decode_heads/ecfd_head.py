@@ -1,9 +1,11 @@
 """ECFD: Efficient Cross-Information Fusion Decoder."""
+import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
+from mmengine.model import ModuleList
 from torch import Tensor
 
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
@@ -11,7 +13,9 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from ..utils.ecfd_context_embedding import ReinforcedContextEmbedding
 from ..utils.ecfd_cross_fusion_block import CrossFusionBlock, split_levels
-from ..utils.ecfd_gating_decoder import CrossLevelGatingDecoder
+from ..utils.ecfd_gating_decoder import (LOW_PROJECTIONS,
+                                         CrossLevelGatingDecoder)
+from ..utils.ecfd_init import check_init, pytorch_default_init_
 from ..utils.fusion_block import FUSION_TYPES, FusionBlock
 
 Feats = Sequence[Tensor]
@@ -37,13 +41,24 @@ class ECFDHead(BaseDecodeHead):
        CPU), then the spatial tokens attend back to the context, followed by
        a depthwise-conv feed-forward network.
     4. **Tail**: the final context map is upsampled by a 2x2 transposed conv
-       to 1/8 and gates C1 in a cross-level gating decoder
-       (:class:`CrossLevelGatingDecoder`, DRANet) giving C1'; the spatial
-       tokens become maps C2', C3', C4' (optionally plus the context map of
-       block *l* for level *l*, ``add_context``), each 1x1 conv + norm to
-       ``channels``; an FPN (3x3 conv on C4', top-down path with 1x1 lateral
-       convs, a 3x3 conv per level, all upsampled to 1/4, concatenated, 3x3
-       conv to ``channels``) and the classifier.
+       to 1/8 and gates C1 (projected to ``channels`` by a 1x1 conv) in a
+       cross-level gating decoder (:class:`CrossLevelGatingDecoder`, DRANet:
+       Fu et al., TNNLS 2021) giving C1'; the spatial tokens become maps
+       C2', C3', C4' (optionally plus the context map of block *l* for level
+       *l*, ``add_context``), each 1x1 conv (with bias) + norm to
+       ``channels``; an FPN in the FastFCN style (3x3 conv on C4', top-down
+       path with 1x1 lateral convs, a 3x3 conv per level, all upsampled to
+       1/4 with ``align_corners=True``, concatenated, 3x3 conv to
+       ``channels``) and the classifier.
+
+    **Original layout by default.** With the defaults (``c1_projection=
+    'conv'``, ``fpn_align_corners=True``, ``spatial_out_bias=True``,
+    ``init='pytorch'``) the head computes what the original ``ECFD`` head
+    computes with the same weights, and initialises as it does: PyTorch's
+    default init for every conv and linear, Deformable DETR's for the
+    attentions, normal (std 0.01) for the classifier. Each option names a
+    variant of one part of the tail; ``configs/ecfd/README.md`` lists the
+    remaining differences.
 
     ECFD-tiny: ``embed_dims=192``; ECFD-small: ``embed_dims=384``; both
     ``num_blocks=3``, 6 heads, 4 points, ``ffn_ratio=0.5``, layer scale 0,
@@ -79,6 +94,27 @@ class ECFDHead(BaseDecodeHead):
             False.
         gate_channels (int): Width of the gated C1 in the CLGD. Defaults to
             32.
+        c1_projection (str): Projection of C1 (B, C1, H/4, W/4) to
+            ``channels`` before the CLGD: ``'conv'``, a 1x1 conv with bias
+            (the original), or ``'conv_bn_relu'``, a 1x1 conv-norm-ReLU.
+            Defaults to ``'conv'``.
+        fpn_align_corners (bool): ``align_corners`` of the FPN's bilinear
+            resizes (top-down path and the resizes to 1/4). The original
+            uses True there, and the head's ``align_corners`` elsewhere
+            (context embedding, CLGD, ``add_context``, loss). Defaults to
+            True.
+        spatial_out_bias (bool): Bias of the 1x1 convs that map C2', C3',
+            C4' (B, D, h_l, w_l) to ``channels`` before their norm. The
+            original has one (redundant before batch norm, but a parameter
+            of its checkpoints). Defaults to True.
+        init (str): ``'pytorch'``: the convs and linears that the original
+            leaves at PyTorch's default init are (re-)drawn from it, also
+            in :meth:`init_weights` (mmcv's ``ConvModule`` would apply
+            Kaiming init); ``'kaiming'``: mmcv ``ConvModule``'s Kaiming init
+            (fan-out, zero biases) and truncated-normal (std 0.02) ConvFFN
+            linears. The two-encoder projections and fusions and the
+            classifier are initialised as before either way. Defaults to
+            ``'pytorch'``.
         cnn_in_channels (Sequence[int], optional): Widths of the CNN levels;
             set for the two-encoder mode. Defaults to None.
         fusion (str): Stream fusion of the two-encoder mode. Defaults to
@@ -104,6 +140,10 @@ class ECFDHead(BaseDecodeHead):
                  pos_shape: Optional[Tuple[int, int]] = (32, 64),
                  add_context: bool = False,
                  gate_channels: int = 32,
+                 c1_projection: str = 'conv',
+                 fpn_align_corners: bool = True,
+                 spatial_out_bias: bool = True,
+                 init: str = 'pytorch',
                  cnn_in_channels: Optional[Sequence[int]] = None,
                  fusion: str = 'gated',
                  fusion_channels: Optional[Union[int, Sequence[int]]] = None,
@@ -126,6 +166,10 @@ class ECFDHead(BaseDecodeHead):
         if fusion not in FUSION_TYPES:
             raise ValueError(f'fusion must be one of {FUSION_TYPES}, '
                              f'got {fusion!r}')
+        if c1_projection not in LOW_PROJECTIONS:
+            raise ValueError(f'c1_projection must be one of '
+                             f'{LOW_PROJECTIONS}, got {c1_projection!r}')
+        check_init(init)
         super().__init__(
             in_channels=list(in_channels),
             channels=channels,
@@ -135,6 +179,10 @@ class ECFDHead(BaseDecodeHead):
         self.embed_dims = embed_dims
         self.num_blocks = num_blocks
         self.add_context = add_context
+        self.c1_projection = c1_projection
+        self.fpn_align_corners = fpn_align_corners
+        self.spatial_out_bias = spatial_out_bias
+        self.init = init
         conv_kwargs = dict(
             conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
@@ -152,19 +200,21 @@ class ECFDHead(BaseDecodeHead):
                 fusion_channels = [fusion_channels] * 4
             level_channels = list(fusion_channels)
             self.fusion = fusion
-            self.stream_convs = nn.ModuleList(
-                nn.ModuleList(
+            # mmengine ModuleLists: model.init_weights() reaches the
+            # children's own init_weights (e.g. FusionBlock's gate).
+            self.stream_convs = ModuleList(
+                ModuleList(
                     ConvModule(c, f, 1, **conv_kwargs)
                     for c, f in zip(widths, level_channels))
                 for widths in (self.transformer_in_channels,
                                self.cnn_in_channels))
-            self.fusions = nn.ModuleList(
+            self.fusions = ModuleList(
                 FusionBlock(f, fusion, **conv_kwargs)
                 for f in level_channels)
         self.level_channels = level_channels
 
         # 1. Spatial tokens, 2. context tokens.
-        self.spatial_embeds = nn.ModuleList(
+        self.spatial_embeds = ModuleList(
             ConvModule(c, embed_dims, 1, conv_cfg=self.conv_cfg,
                        act_cfg=None) for c in level_channels[1:])
         self.context_embed = ReinforcedContextEmbedding(
@@ -172,16 +222,19 @@ class ECFDHead(BaseDecodeHead):
             embed_dims,
             pos_shape=pos_shape,
             conv_cfg=self.conv_cfg,
-            align_corners=self.align_corners)
+            align_corners=self.align_corners,
+            init=init)
         # 3. Cross fusion blocks.
-        self.blocks = nn.ModuleList(
+        self.blocks = ModuleList(
             CrossFusionBlock(
                 embed_dims,
                 num_heads=num_heads,
                 num_points=num_points,
                 num_spatial_levels=3,
                 ffn_ratio=ffn_ratio,
-                init_values=init_values) for _ in range(num_blocks))
+                init_values=init_values,
+                ffn_init='pytorch' if init == 'pytorch' else 'trunc_normal')
+            for _ in range(num_blocks))
         # 4. Tail: context map -> 1/8, CLGD with C1, spatial maps -> FPN.
         self.context_up = nn.ConvTranspose2d(
             embed_dims, channels, kernel_size=2, stride=2)
@@ -190,21 +243,54 @@ class ECFDHead(BaseDecodeHead):
             channels,
             gate_channels=gate_channels,
             align_corners=self.align_corners,
+            low_projection=c1_projection,
+            init=init,
             **conv_kwargs)
-        self.spatial_outs = nn.ModuleList(
-            ConvModule(embed_dims, channels, 1, conv_cfg=self.conv_cfg,
-                       norm_cfg=self.norm_cfg, act_cfg=None)
-            for _ in range(3))
+        with warnings.catch_warnings():
+            # mmcv warns about a conv bias before batch norm: the original
+            # has it (spatial_out_bias).
+            warnings.filterwarnings('ignore', 'Unnecessary conv bias')
+            self.spatial_outs = ModuleList(
+                ConvModule(embed_dims, channels, 1, conv_cfg=self.conv_cfg,
+                           norm_cfg=self.norm_cfg, act_cfg=None,
+                           bias=spatial_out_bias) for _ in range(3))
         self.top_conv = ConvModule(
             channels, channels, 3, padding=1, **conv_kwargs)
-        self.laterals = nn.ModuleList(
+        self.laterals = ModuleList(
             ConvModule(channels, channels, 1, **conv_kwargs)
             for _ in range(3))
-        self.fpn_convs = nn.ModuleList(
+        self.fpn_convs = ModuleList(
             ConvModule(channels, channels, 3, padding=1, **conv_kwargs)
             for _ in range(3))
         self.fpn_bottleneck = ConvModule(
             4 * channels, channels, 3, padding=1, **conv_kwargs)
+        if init == 'pytorch':
+            self._pytorch_init()
+
+    def _pytorch_init(self) -> None:
+        """PyTorch's default init of the head's own original-layout convs.
+
+        The context embedding, the CLGD and the blocks handle their own.
+        ``context_up`` and the CLGD's attention conv are plain convs (never
+        re-initialised); the classifier keeps its normal init.
+        """
+        for module in (self.spatial_embeds, self.spatial_outs, self.top_conv,
+                       self.laterals, self.fpn_convs, self.fpn_bottleneck):
+            pytorch_default_init_(module)
+
+    def init_weights(self) -> None:
+        """Initialise the head.
+
+        mmseg's init (normal, std 0.01, for ``conv_seg``), then every child's
+        own ``init_weights`` (ConvModule: Kaiming; deformable attention:
+        Deformable DETR; ConvFFN, CLGD, context embedding, FusionBlock: as
+        they say); with ``init='pytorch'`` the head's own convs are then
+        re-drawn from PyTorch's default init, as in the original.
+        """
+        was_init = self.is_init
+        super().init_weights()
+        if self.init == 'pytorch' and not was_init:
+            self._pytorch_init()
 
     @property
     def is_dual(self) -> bool:
@@ -214,13 +300,23 @@ class ECFDHead(BaseDecodeHead):
     def extra_repr(self) -> str:
         return (super().extra_repr() + f', embed_dims={self.embed_dims}, '
                 f'num_blocks={self.num_blocks}, add_context='
-                f'{self.add_context}, dual={self.is_dual}')
+                f'{self.add_context}, c1_projection={self.c1_projection!r}, '
+                f'fpn_align_corners={self.fpn_align_corners}, '
+                f'spatial_out_bias={self.spatial_out_bias}, '
+                f'init={self.init!r}, dual={self.is_dual}')
 
-    def _resize(self, x: Tensor, size) -> Tensor:
+    def _resize(self,
+                x: Tensor,
+                size,
+                align_corners: Optional[bool] = None) -> Tensor:
+        """Bilinear resize (identity at the same size for either
+        ``align_corners``); ``align_corners`` None means the head's."""
         if x.shape[2:] == size:
             return x
+        if align_corners is None:
+            align_corners = self.align_corners
         return resize(
-            x, size=size, mode='bilinear', align_corners=self.align_corners)
+            x, size=size, mode='bilinear', align_corners=align_corners)
 
     def _levels(self, inputs: Inputs) -> List[Tensor]:
         """C1..C4 from the encoder output (fusing the streams if dual)."""
@@ -292,10 +388,11 @@ class ECFDHead(BaseDecodeHead):
         ]
 
         size = c1.shape[2:]
+        fpn_ac = self.fpn_align_corners
         top = self.top_conv(levels[3])
-        outs = [self._resize(top, size)]
+        outs = [self._resize(top, size, fpn_ac)]
         for i in range(2, -1, -1):
             lateral = self.laterals[i](levels[i])
-            top = lateral + self._resize(top, lateral.shape[2:])
-            outs.append(self._resize(self.fpn_convs[i](top), size))
+            top = lateral + self._resize(top, lateral.shape[2:], fpn_ac)
+            outs.append(self._resize(self.fpn_convs[i](top), size, fpn_ac))
         return self.cls_seg(self.fpn_bottleneck(torch.cat(outs, dim=1)))

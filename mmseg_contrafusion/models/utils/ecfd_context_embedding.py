@@ -5,11 +5,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, ModuleList
 from torch import Tensor
 
 from mmseg.models.utils import resize
 from mmseg.utils import OptConfigType
+from .ecfd_init import (check_init, conv_transpose_default_init_,
+                        pytorch_default_init_)
 
 
 class ReinforcedContextEmbedding(BaseModule):
@@ -25,6 +27,11 @@ class ReinforcedContextEmbedding(BaseModule):
     crop/4 (128x256 for 512x1024 crops, 6.3M parameters at D=192), sixteen
     times the cells it is ever used at during training.
 
+    The original reduces C4 with a 1x1 ``ConvTranspose2d``; here it is a
+    1x1 conv (the same map; the original's weight, of shape (C4, C1, 1, 1),
+    is this conv's weight transposed in its first two axes). With
+    ``init='pytorch'`` it gets the transposed conv's default init.
+
     Args:
         in_channels (Sequence[int]): Widths of C1..C4.
         embed_dims (int): Token width D.
@@ -33,8 +40,12 @@ class ReinforcedContextEmbedding(BaseModule):
             Defaults to None.
         conv_cfg (dict, optional): Config of the conv layers. Defaults to
             None.
-        align_corners (bool): ``align_corners`` of the resizes. Defaults to
-            False.
+        align_corners (bool): ``align_corners`` of the bilinear resizes of
+            the levels and of the bicubic resize of the position embedding
+            (as the original). Defaults to False.
+        init (str): ``'pytorch'``: the convs keep PyTorch's default init,
+            as in the original; ``'kaiming'``: mmcv ``ConvModule``'s Kaiming
+            init with zero biases. Defaults to ``'pytorch'``.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -44,6 +55,7 @@ class ReinforcedContextEmbedding(BaseModule):
                  pos_shape: Optional[Tuple[int, int]] = None,
                  conv_cfg: OptConfigType = None,
                  align_corners: bool = False,
+                 init: str = 'pytorch',
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(in_channels) != 4:
@@ -51,7 +63,8 @@ class ReinforcedContextEmbedding(BaseModule):
                              f'(C1..C4), got {len(in_channels)}')
         reduced = in_channels[0]
         self.align_corners = align_corners
-        self.reduce = nn.ModuleList(
+        self.init = check_init(init)
+        self.reduce = ModuleList(
             ConvModule(c, reduced, 1, conv_cfg=conv_cfg, act_cfg=None)
             for c in in_channels[1:])
         self.embed = ConvModule(
@@ -61,9 +74,24 @@ class ReinforcedContextEmbedding(BaseModule):
         if pos_shape is not None:
             self.pos_embed = nn.Parameter(
                 torch.zeros(1, embed_dims, *self.pos_shape))
+        if self.init == 'pytorch':
+            self._pytorch_init()
+
+    def _pytorch_init(self) -> None:
+        """PyTorch's default init of the original's layers (C4's is that of
+        a 1x1 ``ConvTranspose2d``)."""
+        pytorch_default_init_(self)
+        conv_transpose_default_init_(self.reduce[2].conv)
+
+    def init_weights(self) -> None:
+        """Initialise as ``init`` says (after the children's own init)."""
+        was_init = self.is_init
+        super().init_weights()
+        if self.init == 'pytorch' and not was_init:
+            self._pytorch_init()
 
     def extra_repr(self) -> str:
-        return f'pos_shape={self.pos_shape}'
+        return f'pos_shape={self.pos_shape}, init={self.init!r}'
 
     def forward(self, feats: Sequence[Tensor]) -> Tuple[Tensor,
                                                          Tuple[int, int]]:
@@ -89,6 +117,6 @@ class ReinforcedContextEmbedding(BaseModule):
             if pos.shape[2:] != x.shape[2:]:
                 pos = F.interpolate(
                     pos, size=x.shape[2:], mode='bicubic',
-                    align_corners=False)
+                    align_corners=self.align_corners)
             x = x + pos
         return x.flatten(2).transpose(1, 2), (int(size[0]), int(size[1]))

@@ -144,8 +144,11 @@ class DeformableCrossAttention(MultiScaleDeformableAttention):
             level_start_index=start)
 
 
+FFN_INITS = ('pytorch', 'trunc_normal')
+
+
 class MultiLevelConvFFN(BaseModule):
-    """Feed-forward network with a depthwise 3x3 conv on each token level.
+    r"""Feed-forward network with a depthwise 3x3 conv on each token level.
 
     ``Linear(D -> H) -> DWConv3x3 -> GELU -> Linear(H -> D)``: the
     depthwise conv (shared by the levels, as in ViT-Adapter's ConvFFN) is
@@ -154,12 +157,24 @@ class MultiLevelConvFFN(BaseModule):
     Args:
         embed_dims (int): Width D of the tokens.
         hidden_dims (int): Hidden width H.
+        init (str): Init of the two linears done by :meth:`init_weights`:
+            ``'pytorch'``, PyTorch's default (uniform in
+            :math:`\pm 1/\sqrt{fan_{in}}`, as the original ECFD leaves
+            them), or ``'trunc_normal'``, truncated normal with std 0.02 and
+            zero biases (ViT-Adapter's backbone init). Defaults to
+            ``'pytorch'``.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
-    def __init__(self, embed_dims: int, hidden_dims: int,
+    def __init__(self,
+                 embed_dims: int,
+                 hidden_dims: int,
+                 init: str = 'pytorch',
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if init not in FFN_INITS:
+            raise ValueError(f'init must be one of {FFN_INITS}, got {init!r}')
+        self.init = init
         self.fc1 = nn.Linear(embed_dims, hidden_dims)
         self.dwconv = nn.Conv2d(
             hidden_dims, hidden_dims, 3, padding=1, groups=hidden_dims)
@@ -167,11 +182,17 @@ class MultiLevelConvFFN(BaseModule):
         self.fc2 = nn.Linear(hidden_dims, embed_dims)
 
     def init_weights(self) -> None:
-        """Truncated-normal linears (std 0.02), zero biases."""
+        """Initialise the linears as ``init`` says."""
         super().init_weights()
         for fc in (self.fc1, self.fc2):
-            trunc_normal_(fc.weight, std=.02)
-            nn.init.zeros_(fc.bias)
+            if self.init == 'trunc_normal':
+                trunc_normal_(fc.weight, std=.02)
+                nn.init.zeros_(fc.bias)
+            else:
+                fc.reset_parameters()
+
+    def extra_repr(self) -> str:
+        return f'init={self.init!r}'
 
     def forward(self, x: Tensor, shapes: Shapes) -> Tensor:
         """(B, N, D) tokens of the levels ``shapes`` -> (B, N, D)."""
@@ -210,6 +231,9 @@ class CrossFusionBlock(BaseModule):
         init_values (float): Initial CICM layer scale. Defaults to 0.
         value_proj_ratio (float): Value-projection width ratio of the
             attentions. Defaults to 1.0.
+        ffn_init (str): Init of the ConvFFN's linears (see
+            :class:`MultiLevelConvFFN`): ``'pytorch'`` (the original) or
+            ``'trunc_normal'``. Defaults to ``'pytorch'``.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -221,6 +245,7 @@ class CrossFusionBlock(BaseModule):
                  ffn_ratio: float = 0.5,
                  init_values: float = 0.,
                  value_proj_ratio: float = 1.0,
+                 ffn_init: str = 'pytorch',
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
 
@@ -240,7 +265,8 @@ class CrossFusionBlock(BaseModule):
         self.spatial_attn = DeformableCrossAttention(
             embed_dims, num_heads, 1, num_points, value_proj_ratio)
         self.ffn_norm = norm()
-        self.ffn = MultiLevelConvFFN(embed_dims, int(embed_dims * ffn_ratio))
+        self.ffn = MultiLevelConvFFN(
+            embed_dims, int(embed_dims * ffn_ratio), init=ffn_init)
 
     def forward(self, context: Tensor, spatial: Tensor,
                 context_shape: Tuple[int, int],

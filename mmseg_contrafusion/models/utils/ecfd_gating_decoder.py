@@ -7,6 +7,9 @@ from torch import Tensor
 
 from mmseg.models.utils import resize
 from mmseg.utils import ConfigType, OptConfigType
+from .ecfd_init import check_init, pytorch_default_init_
+
+LOW_PROJECTIONS = ('conv', 'conv_bn_relu')
 
 
 class CrossLevelGatingDecoder(BaseModule):
@@ -18,18 +21,22 @@ class CrossLevelGatingDecoder(BaseModule):
 
     .. code:: text
 
-        low  = Conv3x3-BN-ReLU(Conv1x1-BN-ReLU(C1))      -> gate_channels
+        low  = Conv3x3-BN-ReLU(P(C1))                     -> gate_channels
         high = resize(high-level map to the size of C1)   -> channels
         a    = sigmoid(Conv1x1([low, high]))               (one map)
         out  = Conv3x3-BN-ReLU(Conv3x3-BN-ReLU([gamma * a * low, high]))
 
-    ``gamma`` is a learnable scalar initialised to 1.
+    ``gamma`` is a learnable scalar initialised to 1. ``P`` projects C1 to
+    ``channels``: a 1x1 conv with bias (``low_projection='conv'``, ECFD's
+    ``c1_conv1x1``) or a 1x1 conv-BN-ReLU (``'conv_bn_relu'``).
 
     Args:
         low_channels (int): Channels of the low-level map (C1).
         channels (int): Channels of the high-level map and of the output.
         gate_channels (int): Width of the gated low-level features. Defaults
             to 32.
+        low_projection (str): ``P``: ``'conv'`` (the original ECFD) or
+            ``'conv_bn_relu'``. Defaults to ``'conv'``.
         conv_cfg (dict, optional): Config of the conv layers. Defaults to
             None.
         norm_cfg (dict, optional): Config of the norm layers. Defaults to
@@ -38,6 +45,9 @@ class CrossLevelGatingDecoder(BaseModule):
             ``dict(type='ReLU')``.
         align_corners (bool): ``align_corners`` of the resize. Defaults to
             False.
+        init (str): ``'pytorch'``: the convs keep PyTorch's default init,
+            as in the original; ``'kaiming'``: mmcv ``ConvModule``'s Kaiming
+            init with zero biases. Defaults to ``'pytorch'``.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -49,11 +59,23 @@ class CrossLevelGatingDecoder(BaseModule):
                  norm_cfg: OptConfigType = dict(type='BN'),
                  act_cfg: ConfigType = dict(type='ReLU'),
                  align_corners: bool = False,
+                 low_projection: str = 'conv',
+                 init: str = 'pytorch',
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if low_projection not in LOW_PROJECTIONS:
+            raise ValueError(f'low_projection must be one of '
+                             f'{LOW_PROJECTIONS}, got {low_projection!r}')
         kwargs = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.align_corners = align_corners
-        self.low_proj = ConvModule(low_channels, channels, 1, **kwargs)
+        self.low_projection = low_projection
+        self.init = check_init(init)
+        if low_projection == 'conv':
+            self.low_proj = ConvModule(
+                low_channels, channels, 1, conv_cfg=conv_cfg,
+                norm_cfg=None, act_cfg=None)
+        else:
+            self.low_proj = ConvModule(low_channels, channels, 1, **kwargs)
         self.low_conv = ConvModule(
             channels, gate_channels, 3, padding=1, **kwargs)
         self.attention = nn.Conv2d(gate_channels + channels, 1, 1)
@@ -61,6 +83,19 @@ class CrossLevelGatingDecoder(BaseModule):
         self.fuse = ConvModule(
             gate_channels + channels, channels, 3, padding=1, **kwargs)
         self.out_conv = ConvModule(channels, channels, 3, padding=1, **kwargs)
+        if self.init == 'pytorch':
+            pytorch_default_init_(self)
+
+    def init_weights(self) -> None:
+        """Initialise as ``init`` says (after the children's own init)."""
+        was_init = self.is_init
+        super().init_weights()
+        if self.init == 'pytorch' and not was_init:
+            pytorch_default_init_(self)
+
+    def extra_repr(self) -> str:
+        return (f'low_projection={self.low_projection!r}, '
+                f'init={self.init!r}')
 
     def forward(self, low: Tensor, high: Tensor) -> Tensor:
         """Fuse a low-level and a high-level map.

@@ -139,8 +139,9 @@ def test_dual_stream_mode():
 # decoder and auxiliary FCN head). The original stores the context position
 # embedding at crop/4 (128x256 for 512x1024 crops); the configs store it at
 # crop/16 (32x64), the grid it is used at: D * (128*256 - 32*64) fewer
-# parameters. With the original's grid the counts must match the reported
-# ones within 3% (they are rounded to 1M); see configs/ecfd/README.md.
+# parameters, plus D for the original's unused class-token slot. With the
+# original's grid the counts must match the reported ones within 3% (they are
+# rounded to 1M); see configs/ecfd/README.md.
 REPORTED = {'tiny': (192, 41e6), 'small': (384, 51e6)}
 
 
@@ -155,7 +156,129 @@ def test_parameter_count_against_reported(variant):
     assert tuple(cfg.decode_head.pos_shape) == (32, 64)
     model = revert_sync_batchnorm(MODELS.build(cfg))
     count = sum(p.numel() for p in model.parameters())
-    original_grid = count + dims * (128 * 256 - 32 * 64)
+    original_grid = count + dims * (128 * 256 + 1 - 32 * 64)
     assert abs(original_grid - reported) / reported < 0.03, original_grid
     # What the smaller grid saves: 6.0M (tiny) and 11.8M (small).
     assert count < reported - 5.5e6
+
+
+# --------------------------------------------------------------------------
+# Initialisation: the original's (PyTorch defaults) or mmcv's, and reached
+# by model.init_weights().
+# --------------------------------------------------------------------------
+def original_layout_convs(head):
+    """Convs the original builds as plain torch layers (PyTorch init)."""
+    modules = [*head.spatial_embeds, *head.context_embed.reduce[:2],
+               head.context_embed.embed, head.gating.low_proj,
+               head.gating.low_conv, head.gating.fuse, head.gating.out_conv,
+               *head.spatial_outs, head.top_conv, *head.laterals,
+               *head.fpn_convs, head.fpn_bottleneck]
+    return [m.conv for m in modules]
+
+
+def pytorch_bound(conv):
+    fan_in = conv.weight[0].numel()
+    return fan_in**-0.5
+
+
+def test_pytorch_init_is_the_original():
+    torch.manual_seed(0)
+    head = tiny_head()
+    assert head.init == 'pytorch'
+    for conv in original_layout_convs(head):
+        bound = pytorch_bound(conv)
+        assert conv.weight.abs().max() <= bound
+        if conv.bias is not None:
+            assert conv.bias.abs().max() <= bound
+            assert conv.bias.abs().min() > 0  # not mmcv's zero bias
+    # C4 reduction: the original's 1x1 ConvTranspose2d(64 -> 8) draws with
+    # fan-in 8 (its weight is (64, 8, 1, 1)), not 64.
+    c4 = head.context_embed.reduce[2].conv
+    assert c4.weight.abs().max() <= 8**-0.5
+    assert c4.weight.abs().max() > 1.5 * 64**-0.5
+    for block in head.blocks:
+        for fc in (block.ffn.fc1, block.ffn.fc2):
+            assert fc.weight.abs().max() <= fc.in_features**-0.5
+            assert fc.bias.abs().min() > 0
+    # The classifier: mmseg's (and the original's) normal init, std 0.01.
+    assert head.conv_seg.bias.eq(0).all()
+    assert head.conv_seg.weight.std() < 0.02
+
+
+def test_kaiming_init_variant():
+    torch.manual_seed(0)
+    head = tiny_head(init='kaiming')
+    convs = original_layout_convs(head) + [head.context_embed.reduce[2].conv]
+    for conv in convs:
+        if conv.bias is not None:
+            assert conv.bias.eq(0).all()
+    assert any(conv.weight.abs().max() > 1.5 * pytorch_bound(conv)
+               for conv in convs)
+    for block in head.blocks:
+        for fc in (block.ffn.fc1, block.ffn.fc2):
+            assert fc.bias.eq(0).all()
+            assert 0.012 < fc.weight.std() < 0.028  # trunc normal, std .02
+    with pytest.raises(ValueError, match='init must be one of'):
+        tiny_head(init='xavier')
+    with pytest.raises(ValueError, match='c1_projection must be one of'):
+        tiny_head(c1_projection='bn')
+
+
+def synthetic_model(**head_kwargs):
+    cfg = Config.fromfile(
+        osp.join(ECFD_CONFIGS, 'ecfd_tiny_2xb2-400it_synthetic-256x256.py'))
+    cfg.model.decode_head.update(head_kwargs)
+    torch.manual_seed(0)
+    return MODELS.build(cfg.model)
+
+
+def fill_(modules, value=7.):
+    with torch.no_grad():
+        for m in modules:
+            for p in m.parameters():
+                p.fill_(value)
+
+
+@pytest.mark.parametrize('init', ['pytorch', 'kaiming'])
+def test_model_init_weights_reaches_every_ecfd_part(init):
+    """model.init_weights() on a built config runs the ConvFFN's and the
+    ConvModules' own init (they sit in ModuleLists of the head)."""
+    model = synthetic_model(init=init)
+    head = model.decode_head
+    ffns = [block.ffn for block in head.blocks]
+    fill_([ffn.fc1 for ffn in ffns] + [ffn.fc2 for ffn in ffns])
+    fill_([m.conv for m in head.spatial_outs] +
+          [m.conv for m in head.context_embed.reduce])
+    model.init_weights()
+    for ffn in ffns:
+        for fc in (ffn.fc1, ffn.fc2):
+            if init == 'pytorch':
+                bound = fc.in_features**-0.5
+                assert fc.weight.abs().max() <= bound
+                assert fc.bias.abs().max() <= bound
+            else:
+                assert fc.bias.eq(0).all()
+                assert 0.01 < fc.weight.std() < 0.03
+    for conv in ([m.conv for m in head.spatial_outs] +
+                 [m.conv for m in head.context_embed.reduce]):
+        assert conv.weight.abs().max() < 7.
+        if init == 'kaiming' and conv.bias is not None:
+            assert conv.bias.eq(0).all()
+
+
+def test_model_init_weights_reaches_the_fusion_blocks():
+    """Two-encoder ECFD config: FusionBlock.init_weights (gate 0.5) runs."""
+    from mmseg_contrafusion.utils.config_utils import strip_pretrained
+    cfg = Config.fromfile(
+        osp.join(ECFD_CONFIGS, 'ecfd-tiny-dualencoder_mit-b2-r50_8xb1-160k_'
+                 'cityscapes-512x512.py'))
+    model_cfg = cfg.model.to_dict()
+    strip_pretrained(model_cfg)
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg)
+    fusions = model.decode_head.fusions
+    assert all(f.fusion == 'gated' for f in fusions)
+    fill_([f.gate for f in fusions], 0.5)
+    model.init_weights()
+    for f in fusions:
+        assert f.gate.weight.eq(0).all() and f.gate.bias.eq(0).all()
