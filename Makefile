@@ -3,8 +3,12 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# `make data`: where the generated street scenes go, and generator options
+# (e.g. DATA_ARGS="--num-train 64 --num-val 64").
+SYNTHETIC_CITYSCAPES_ROOT ?= data/synthetic_cityscapes
+DATA_ARGS ?=
 
-.PHONY: setup test demo clean-venv
+.PHONY: setup test demo data clean-venv
 
 # Creates/refreshes .venv: torch, mmcv (built with ops, wheel cached),
 # mmengine, mmseg, cityscapesscripts, the package (editable); then checks it.
@@ -13,6 +17,12 @@ setup:
 
 test: setup
 	$(PY) -m pytest tests -q
+
+# Generates the Cityscapes-format street scenes and converts them with the
+# real converter (labelTrainIds PNGs, train/val/test lists).
+data: setup
+	$(PY) tools/dataset_converters/make_synthetic_cityscapes.py $(SYNTHETIC_CITYSCAPES_ROOT) $(DATA_ARGS)
+	$(PY) tools/dataset_converters/cityscapes.py $(SYNTHETIC_CITYSCAPES_ROOT) --nproc 2
 
 # Trains and evaluates a tiny ContraFusionNet and its transformer-only
 # ablation on generated Cityscapes-format data; results in work_dirs/demo/.

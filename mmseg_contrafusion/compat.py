@@ -1,9 +1,11 @@
 """Compatibility fixes for the pinned stack, applied once on import.
 
 The project pins mmseg 1.2.2, mmengine 0.10.7 and mmcv 2.1.0 (their last
-releases) on torch 2.13 and numpy >= 2.4. A few things in that combination are
-broken upstream. Each fix below names what it repairs; each has a test in
-``tests/test_compat.py`` that shows the failure without it.
+releases) on torch 2.13. A few things in that combination are broken
+upstream. Each fix below names what it repairs and is applied only where that
+bug exists (checked on import); each has a test in ``tests/test_compat.py``
+that shows the failure without it. :func:`describe` says which are active;
+the tools log it once.
 
 Set ``MMSEG_CONTRAFUSION_DISABLE_COMPAT`` to a comma-separated list of fix
 names (or ``all``) to turn fixes off, e.g. to check whether a newer stack
@@ -13,9 +15,8 @@ import atexit
 import contextlib
 import os
 from datetime import timedelta
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
-import numpy as np
 import torch
 
 _APPLIED: List[str] = []
@@ -26,26 +27,38 @@ def _disabled() -> set:
     return {name.strip() for name in value.split(',') if name.strip()}
 
 
-def trusted_checkpoint_load() -> None:
-    """Load local checkpoints written by mmengine on torch >= 2.6.
+def _mmengine_loads_unsafely() -> bool:
+    """Whether mmengine's local loader calls ``torch.load`` as it stands in
+    0.10.7: without ``weights_only`` and without an allow-list."""
+    import inspect
 
-    torch 2.6 made ``torch.load(weights_only=True)`` the default, and mmengine
-    0.10.7's local loader does not pass ``weights_only``. Checkpoints written by
-    the Runner hold a ``HistoryBuffer`` and numpy scalars, so ``--resume``,
-    ``load_from``, ``tools/test.py`` and ``mmseg.apis.init_model`` fail with
-    ``UnpicklingError: Unsupported global`` (mmengine#1655; fixed on mmengine
-    main only). Local files are the user's own, so they are loaded as trusted.
+    from mmengine.runner.checkpoint import CheckpointLoader
+    loader = CheckpointLoader._get_checkpoint_loader('local.pth')
+    return 'weights_only' not in inspect.getsource(loader)
+
+
+def safe_checkpoint_load() -> None:
+    """Load local checkpoints with ``weights_only=True`` and an allow-list.
+
+    mmengine 0.10.7's local loader calls ``torch.load`` without
+    ``weights_only``. On torch >= 2.6 (``weights_only=True`` by default)
+    that refuses the Runner's own checkpoints, which hold a
+    ``HistoryBuffer`` and numpy scalars: ``--resume``, ``load_from``,
+    ``tools/test.py`` and ``mmseg.apis.init_model`` fail with
+    ``UnpicklingError: Unsupported global`` (mmengine#1655; fixed on
+    mmengine main only). On older torch it unpickles anything, so a
+    downloaded checkpoint could run code. Here every local file goes
+    through :func:`~mmseg_contrafusion.utils.load_checkpoint_file`:
+    ``weights_only=True`` with exactly the globals mmengine writes; other
+    files are refused with one line naming the file, the global and the
+    opt-in for a trusted file.
     """
     from mmengine.runner.checkpoint import CheckpointLoader
 
+    from .utils.checkpoint_utils import load_checkpoint_file
+
     def load_from_local(filename: str, map_location=None) -> dict:
-        filename = os.path.expanduser(filename)
-        if not os.path.isfile(filename):
-            raise FileNotFoundError(
-                f'{filename} can not be found: check the checkpoint path '
-                '(`load_from`, `--resume`, or the CHECKPOINT argument).')
-        return torch.load(
-            filename, map_location=map_location, weights_only=False)
+        return load_checkpoint_file(filename, map_location)
 
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_from_local, force=True)
@@ -84,7 +97,10 @@ def cpu_distributed() -> None:
     on CPU builds of torch), ``Runner.wrap_model`` gives DDP ``device_ids``
     (rejected for CPU modules), and SyncBN layers stay (they reject CPU
     tensors). Without CUDA this uses the gloo backend, skips the device
-    setter, reverts SyncBN to BN and builds DDP without device ids. It also
+    setter, reverts SyncBN to BN and builds DDP without device ids. As BN
+    then keeps one set of running statistics per process, it adds
+    :class:`~mmseg_contrafusion.engine.hooks.IterSyncBuffersHook`, so
+    validation and the saved checkpoint see the same buffers. It also
     destroys the process group at exit; otherwise every rank aborts at
     interpreter shutdown ("terminate called without an active exception").
     """
@@ -125,26 +141,18 @@ def cpu_distributed() -> None:
 
     runner_module.Runner.wrap_model = wrap_model
 
+    original_register_hooks = runner_module.Runner.register_hooks
 
-def numpy_in1d() -> None:
-    """Restore ``np.in1d`` (removed in numpy 2.4) for cityscapesscripts.
+    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        original_register_hooks(self, default_hooks, custom_hooks)
+        if self.distributed and not torch.cuda.is_available():
+            from .engine.hooks.iter_sync_buffers_hook import \
+                IterSyncBuffersHook
+            if not any(isinstance(h, IterSyncBuffersHook)
+                       for h in self.hooks):
+                self.register_hook(IterSyncBuffersHook())
 
-    cityscapesscripts 2.3.0's pixel-level evaluator, and so mmseg's
-    ``CityscapesMetric``, call ``np.in1d`` (mcordts/cityscapesScripts#196 is
-    still open). ``np.isin`` on the flattened input is the documented
-    replacement.
-    """
-    if not hasattr(np, 'in1d'):
-
-        def in1d(ar1, ar2, assume_unique=False, invert=False, **kwargs):
-            return np.isin(
-                np.ravel(ar1),
-                ar2,
-                assume_unique=assume_unique,
-                invert=invert,
-                **kwargs)
-
-        np.in1d = in1d
+    runner_module.Runner.register_hooks = register_hooks
 
 
 def atomic_local_writes() -> None:
@@ -215,24 +223,43 @@ def atomic_local_writes() -> None:
     runner_module.find_latest_checkpoint = find_latest_checkpoint
 
 
-FIXES: Dict[str, Callable[[], None]] = {
-    'trusted_checkpoint_load': trusted_checkpoint_load,
-    'cpu_distributed': cpu_distributed,
-    'numpy_in1d': numpy_in1d,
-    'atomic_local_writes': atomic_local_writes,
+def _mmengine_writes_in_place() -> bool:
+    """Whether mmengine's ``LocalBackend.put`` writes straight into the
+    target file (as in 0.10.7) rather than renaming a finished one."""
+    import inspect
+
+    from mmengine.fileio.backends.local_backend import LocalBackend
+    return 'replace' not in inspect.getsource(LocalBackend.put)
+
+
+# name -> (fix, whether the stack has the bug it fixes)
+FIXES: Dict[str, Tuple[Callable[[], None], Callable[[], bool]]] = {
+    'safe_checkpoint_load': (safe_checkpoint_load, _mmengine_loads_unsafely),
+    'cpu_distributed': (cpu_distributed,
+                        lambda: not torch.cuda.is_available()),
+    'atomic_local_writes': (atomic_local_writes, _mmengine_writes_in_place),
 }
 
 
 def apply() -> List[str]:
-    """Apply every fix not disabled by ``MMSEG_CONTRAFUSION_DISABLE_COMPAT``.
+    """Apply each fix whose bug exists here, unless it is disabled by
+    ``MMSEG_CONTRAFUSION_DISABLE_COMPAT``.
 
     Returns:
         list[str]: Names of the fixes in effect. Calling it again is a no-op.
     """
     disabled = _disabled()
-    for name, fix in FIXES.items():
+    for name, (fix, needed) in FIXES.items():
         if name in _APPLIED or 'all' in disabled or name in disabled:
             continue
-        fix()
-        _APPLIED.append(name)
+        if needed():
+            fix()
+            _APPLIED.append(name)
     return list(_APPLIED)
+
+
+def describe() -> str:
+    """One line for the tools' log: which fixes are active."""
+    active = ', '.join(_APPLIED) or 'none'
+    return (f'mmseg_contrafusion.compat: active fixes: {active} (turn one off '
+            'with MMSEG_CONTRAFUSION_DISABLE_COMPAT=name)')

@@ -2,20 +2,22 @@
 
     python tools/infer.py CONFIG CHECKPOINT IMAGE_OR_FOLDER [...] --out DIR \
         [--opacity 0.5] [--device cpu] [--label-format trainid|labelid] \
-        [--cfg-options KEY=VALUE ...]
+        [--trust-checkpoint] [--cfg-options KEY=VALUE ...]
 
 Folders are searched recursively for ``*.png``, ``*.jpg`` and ``*.jpeg``
 (files given by name are taken whatever their extension). For every image
-``<stem>.<ext>`` two files go to ``--out``:
+``<stem>.<ext>``:
 
-* ``<stem>_overlay.png``: the image with the predicted classes painted over
-  it in the palette of the dataset metainfo (the Cityscapes palette for the
-  Cityscapes configs), ``--opacity`` being the weight of the colours;
-* ``<stem>_trainIds.png`` (default, ``--label-format trainid``): the raw
-  prediction, one uint8 train id per pixel (0..18 for Cityscapes), or
-  ``<stem>_labelIds.png`` (``--label-format labelid``): the prediction mapped
-  to the Cityscapes label ids with cityscapesscripts' ``trainId2label``, the
-  format of the Cityscapes test server.
+* ``DIR/labels/<stem>_trainIds.png`` (default, ``--label-format trainid``):
+  the raw prediction, one uint8 train id per pixel (0..18 for Cityscapes),
+  or ``DIR/labels/<stem>_labelIds.png`` (``--label-format labelid``): the
+  prediction mapped to the Cityscapes label ids with cityscapesscripts'
+  ``trainId2label``, the format of the Cityscapes test server. The folder
+  holds label maps only, so the official evaluator takes it as it is
+  (``CITYSCAPES_RESULTS=DIR/labels csEvalPixelLevelSemanticLabeling``).
+* ``DIR/overlays/<stem>_overlay.png``: the image with the predicted classes
+  painted over it in the palette of the dataset metainfo, ``--opacity``
+  being the weight of the colours.
 
 Both have the size of the input image. The model is built with
 :func:`mmseg.apis.init_model` (no pretrained weights are downloaded: every
@@ -25,7 +27,9 @@ dropped, the checkpoint supplies all weights) and run with
 
 Unlike ``init_model``, which loads checkpoints non-strictly and only warns,
 the checkpoint must match the config's model exactly: a checkpoint of another
-model stops with one line saying how many weights do not match.
+model stops with one line saying how many weights do not match. Every
+readable image is processed; unreadable ones are listed at the end, one line
+each, and the exit status is then non-zero.
 """
 import argparse
 import os
@@ -82,6 +86,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default='trainid',
         help='raw label PNGs as train ids (<stem>_trainIds.png) or as '
         'Cityscapes label ids (<stem>_labelIds.png) (default: trainid)')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load CHECKPOINT even if it needs pickled objects beyond what '
+        'mmengine checkpoints hold (this can run code in the file: only for '
+        'files you trust)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -199,8 +209,8 @@ def read_image(path: str) -> np.ndarray:
     return image
 
 
-def check_images(images: Sequence[str]) -> None:
-    """Check that every image can be opened, before any model is built.
+def unreadable_images(images: Sequence[str]) -> Dict[str, str]:
+    """Find the images that cannot be read, before any model is built.
 
     Reads headers only (PIL), so it is cheap; files PIL does not know are
     decoded with :func:`read_image` instead.
@@ -208,11 +218,12 @@ def check_images(images: Sequence[str]) -> None:
     Args:
         images (Sequence[str]): Image paths.
 
-    Raises:
-        SystemExit: Naming the first image that cannot be read.
+    Returns:
+        dict[str, str]: Unreadable image -> the reason, in the given order.
     """
     from PIL import Image
 
+    unreadable: Dict[str, str] = {}
     for path in images:
         try:
             with Image.open(path) as image:
@@ -221,7 +232,11 @@ def check_images(images: Sequence[str]) -> None:
                 continue
         except Exception:
             pass
-        read_image(path)
+        try:
+            read_image(path)
+        except SystemExit as error:
+            unreadable[path] = str(error)
+    return unreadable
 
 
 def output_stems(images: Sequence[str]) -> List[str]:
@@ -271,8 +286,12 @@ def read_checkpoint(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     import torch
     from mmengine.runner.checkpoint import _load_checkpoint
 
+    from mmseg_contrafusion.utils import ActionableError
+
     try:
         checkpoint = _load_checkpoint(path, map_location='cpu')
+    except ActionableError as error:  # refused or corrupt: says why
+        raise SystemExit(error.one_line())
     except Exception as error:
         first = (str(error).splitlines() or [type(error).__name__])[0]
         raise SystemExit(f'checkpoint {path} is not a readable checkpoint: '
@@ -500,46 +519,65 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                                                  'checkpoint')):
         if not osp.isfile(path):
             raise SystemExit(f'{what} file {path} does not exist')
+    if args.trust_checkpoint:
+        from mmseg_contrafusion.utils import TRUST_CHECKPOINT_ENV
+        os.environ[TRUST_CHECKPOINT_ENV] = '1'
     images = find_images(args.images, exclude_dir=args.out)
     stems = output_stems(images)
-    check_images(images)
+    unreadable = unreadable_images(images)
+    readable = [(path, stem) for path, stem in zip(images, stems)
+                if path not in unreadable]
 
     from mmengine.utils import ProgressBar, mkdir_or_exist
 
-    model = load_checked_model(args.config, args.checkpoint, args.device,
-                               args.cfg_options)
-    classes = model.dataset_meta['classes']
-    palette = model.dataset_meta['palette']
-    label_lut = None
-    if args.label_format == 'labelid':
-        from mmseg.datasets import CityscapesDataset
-        if tuple(classes) != tuple(CityscapesDataset.METAINFO['classes']):
-            raise SystemExit(
-                '--label-format labelid needs a model of the 19 Cityscapes '
-                f'classes; {args.checkpoint} predicts {len(classes)} other '
-                'classes: use --label-format trainid')
-        label_lut = trainid_to_labelid_lut()
-
-    mkdir_or_exist(args.out)
-    suffix = LABEL_SUFFIXES[args.label_format]
-    progress = ProgressBar(len(images))
-    for path, stem in zip(images, stems):
-        try:
+    if readable:
+        model = load_checked_model(args.config, args.checkpoint, args.device,
+                                   args.cfg_options)
+        label_dir = osp.join(args.out, 'labels')
+        overlay_dir = osp.join(args.out, 'overlays')
+        label_lut = None
+        if args.label_format == 'labelid':
+            label_lut = labelid_lut_for(model, args.checkpoint)
+        mkdir_or_exist(label_dir)
+        mkdir_or_exist(overlay_dir)
+        suffix = LABEL_SUFFIXES[args.label_format]
+        palette = model.dataset_meta['palette']
+        progress = ProgressBar(len(readable))
+        for path, stem in readable:
             image = read_image(path)
-        except SystemExit:
-            sys.stdout.write('\n')  # end the progress bar's line
-            sys.stdout.flush()
-            raise
-        label = predict(model, image)
-        save_png(
-            overlay(image[..., ::-1], label, palette, args.opacity),
-            osp.join(args.out, f'{stem}_overlay.png'))
-        save_png(label if label_lut is None else label_lut[label],
-                 osp.join(args.out, f'{stem}{suffix}'))
-        progress.update()
-    sys.stdout.write('\n')
-    print(f'{len(images)} image(s): overlays and {args.label_format} label '
-          f'maps written to {args.out}')
+            label = predict(model, image)
+            save_png(
+                overlay(image[..., ::-1], label, palette, args.opacity),
+                osp.join(overlay_dir, f'{stem}_overlay.png'))
+            save_png(label if label_lut is None else label_lut[label],
+                     osp.join(label_dir, f'{stem}{suffix}'))
+            progress.update()
+        sys.stdout.write('\n')
+        print(f'{len(readable)} image(s): {args.label_format} label maps in '
+              f'{label_dir}, overlays in {overlay_dir}')
+    if unreadable:
+        sys.stdout.flush()
+        for reason in unreadable.values():
+            print(reason, file=sys.stderr)
+        raise SystemExit(f'{len(unreadable)} of {len(images)} image(s) '
+                         'could not be read (listed above); the others were '
+                         'written')
+
+
+def labelid_lut_for(model, checkpoint: str) -> np.ndarray:
+    """The train id -> Cityscapes label id table, for a Cityscapes model.
+
+    Raises:
+        SystemExit: If the model does not predict the 19 Cityscapes classes.
+    """
+    from mmseg.datasets import CityscapesDataset
+    classes = model.dataset_meta['classes']
+    if tuple(classes) != tuple(CityscapesDataset.METAINFO['classes']):
+        raise SystemExit(
+            '--label-format labelid needs a model of the 19 Cityscapes '
+            f'classes; {checkpoint} predicts {len(classes)} other classes: '
+            'use --label-format trainid')
+    return trainid_to_labelid_lut()
 
 
 if __name__ == '__main__':

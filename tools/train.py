@@ -13,7 +13,8 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmseg_contrafusion.utils import ActionableError
+from mmseg_contrafusion import compat
+from mmseg_contrafusion.utils import TRUST_CHECKPOINT_ENV, ActionableError
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,6 +33,12 @@ def parse_args() -> argparse.Namespace:
         '--amp',
         action='store_true',
         help='enable automatic mixed precision training (needs a GPU)')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load the --resume / load_from checkpoint even if it needs '
+        'pickled objects beyond what mmengine checkpoints hold (this can run '
+        'code in the file: only for files you trust)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -84,6 +91,8 @@ def main() -> None:
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
     cfg.resume = args.resume
+    if args.trust_checkpoint:
+        os.environ[TRUST_CHECKPOINT_ENV] = '1'
 
     try:
         if 'runner_type' in cfg:
@@ -91,6 +100,7 @@ def main() -> None:
             runner = RUNNERS.build(cfg)
         else:
             runner = Runner.from_cfg(cfg)
+        runner.logger.info(compat.describe())
         runner.train()
     except ActionableError as error:
         # Bad data, config or checkpoint: one line naming it and the fix.

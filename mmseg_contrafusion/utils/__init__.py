@@ -1,5 +1,12 @@
-from .checkpoint_utils import weight_mismatches
+from .checkpoint_utils import (TRUST_CHECKPOINT_ENV, CorruptCheckpointError,
+                               UntrustedCheckpointError,
+                               checkpoint_safe_globals, load_checkpoint_file,
+                               weight_mismatches)
 from .config_utils import strip_pretrained
 from .errors import ActionableError
 
-__all__ = ['ActionableError', 'strip_pretrained', 'weight_mismatches']
+__all__ = [
+    'ActionableError', 'CorruptCheckpointError', 'TRUST_CHECKPOINT_ENV',
+    'UntrustedCheckpointError', 'checkpoint_safe_globals',
+    'load_checkpoint_file', 'strip_pretrained', 'weight_mismatches'
+]

@@ -90,9 +90,11 @@ def test_folder_and_file_give_overlays_and_train_ids(trained, tmp_path):
     for path in inputs:
         stem = osp.splitext(osp.basename(path))[0]
         width, height = Image.open(path).size
-        overlay = Image.open(osp.join(out, f'{stem}_overlay.png'))
+        overlay = Image.open(
+            osp.join(out, 'overlays', f'{stem}_overlay.png'))
         assert overlay.mode == 'RGB' and overlay.size == (width, height)
-        label = np.array(Image.open(osp.join(out, f'{stem}_trainIds.png')))
+        label = np.array(
+            Image.open(osp.join(out, 'labels', f'{stem}_trainIds.png')))
         assert label.shape == (height, width) and label.dtype == np.uint8
         assert set(np.unique(label)) <= set(range(19))
         # Painted, not a copy of the image.
@@ -109,8 +111,9 @@ def test_label_ids_use_cityscapes_mapping(in_process, tmp_path):
     infer.main([TINY_CONFIG, in_process['checkpoint'], image, '--out', out,
                 '--device', 'cpu', '--label-format', 'labelid'])
     stem = 'lindau_000000_000019_leftImg8bit'
-    assert not osp.exists(osp.join(out, f'{stem}_trainIds.png'))
-    label_ids = np.array(Image.open(osp.join(out, f'{stem}_labelIds.png')))
+    assert os.listdir(osp.join(out, 'labels')) == [f'{stem}_labelIds.png']
+    label_ids = np.array(
+        Image.open(osp.join(out, 'labels', f'{stem}_labelIds.png')))
     assert label_ids.shape == (128, 256)
     allowed = {trainId2label[t].id for t in range(19)}
     assert set(np.unique(label_ids)) <= allowed
@@ -142,17 +145,28 @@ def test_folder_without_images(in_process, tmp_path):
 
 
 @pytest.mark.parametrize('content', [b'this is not a png', b''])
-def test_unreadable_image_is_named(in_process, tmp_path, content):
+def test_unreadable_images_are_listed_after_the_rest(in_process, tmp_path,
+                                                     content, capsys):
     folder = tmp_path / 'images'
     folder.mkdir()
     good = osp.join(in_process['root'], 'leftImg8bit', 'val', 'lindau',
                     'lindau_000000_000019_leftImg8bit.png')
-    shutil.copy(good, folder / 'good.png')
-    bad = folder / 'broken.png'
-    bad.write_bytes(content)
+    # Sorted order: a broken file first, then two good ones, another broken.
+    bad = [folder / 'a_broken.png', folder / 'd_broken.png']
+    for path in bad:
+        path.write_bytes(content)
+    shutil.copy(good, folder / 'b_good.png')
+    shutil.copy(good, folder / 'c_good.png')
+    out = tmp_path / 'out'
     message = exit_message([TINY_CONFIG, in_process['checkpoint'],
-                            str(folder), '--out', str(tmp_path / 'out')])
-    assert str(bad) in message and 'unreadable' in message
+                            str(folder), '--out', str(out)])
+    assert message.startswith('2 of 4 image(s) could not be read')
+    assert sorted(os.listdir(out / 'labels')) == [
+        'b_good_trainIds.png', 'c_good_trainIds.png']
+    listed = capsys.readouterr().err.strip().splitlines()
+    assert len(listed) == 2
+    for line, path in zip(listed, bad):
+        assert str(path) in line and 'unreadable' in line
 
 
 def test_checkpoint_of_another_model_is_one_line(trained, tmp_path):

@@ -1,5 +1,5 @@
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import BaseLoop
 
 from mmseg.registry import HOOKS
@@ -35,8 +35,11 @@ class CheckpointMatchHook(Hook):
         state = checkpoint.get('state_dict', checkpoint)
         state = {k[7:] if k.startswith('module.') else k: v
                  for k, v in state.items()}
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        # mmengine's load_state_dict loads into the model inside a DDP or
+        # TTA wrapper (``--tta``), so compare with that model.
+        model = runner.model
+        while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+            model = model.module
         mismatched, total, example = weight_mismatches(
             model.state_dict(), state)
         if not mismatched:

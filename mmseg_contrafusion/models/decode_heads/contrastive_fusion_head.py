@@ -4,6 +4,7 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
+from mmengine.model import ModuleList
 from torch import Tensor
 
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
@@ -180,7 +181,7 @@ class ContrastiveFusionHead(BaseDecodeHead):
         # 1. Per-level projection of each stream to the common width.
         self.transformer_convs = None
         if self.with_transformer:
-            self.transformer_convs = nn.ModuleList(
+            self.transformer_convs = ModuleList(
                 ConvModule(c, channels, 1, **conv_kwargs)
                 for c in self.transformer_in_channels)
         self.cnn_convs = None
@@ -202,7 +203,7 @@ class ContrastiveFusionHead(BaseDecodeHead):
                 convs.append(
                     ConvModule(self.cnn_in_channels[-1], channels, 1,
                                **conv_kwargs))
-            self.cnn_convs = nn.ModuleList(convs)
+            self.cnn_convs = ModuleList(convs)
         elif pool_scales is not None:
             raise ValueError('pool_scales (the PSP context) needs a CNN '
                              'stream')
@@ -210,14 +211,14 @@ class ContrastiveFusionHead(BaseDecodeHead):
         # 2. Per-level fusion (dual-stream only).
         self.fusions = None
         if self.is_dual:
-            self.fusions = nn.ModuleList(
+            self.fusions = ModuleList(
                 FusionBlock(channels, fusion, **conv_kwargs)
                 for _ in range(self.num_levels))
 
         # 3. Optional top-down path, then the all-MLP decoder.
         self.top_down_convs = None
         if top_down:
-            self.top_down_convs = nn.ModuleList(
+            self.top_down_convs = ModuleList(
                 ConvModule(channels, channels, 1, **conv_kwargs)
                 for _ in range(self.num_levels - 1))
         self.fusion_conv = ConvModule(
@@ -250,10 +251,10 @@ class ContrastiveFusionHead(BaseDecodeHead):
                 conv_cfg=self.conv_cfg,
                 norm_cfg=self.norm_cfg,
                 act_cfg=self.act_cfg)
-            self.transformer_projs = nn.ModuleList(
+            self.transformer_projs = ModuleList(
                 ProjectionHead(channels, **proj_kwargs)
                 for _ in self.contrast_levels)
-            self.cnn_projs = nn.ModuleList(
+            self.cnn_projs = ModuleList(
                 ProjectionHead(channels, **proj_kwargs)
                 for _ in self.contrast_levels)
 

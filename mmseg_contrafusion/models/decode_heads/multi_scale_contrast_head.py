@@ -2,6 +2,7 @@
 from typing import List, Optional, Sequence, Tuple
 
 import torch.nn as nn
+from mmengine.model import ModuleList
 from torch import Tensor
 
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
@@ -92,7 +93,7 @@ class MultiScaleContrastHead(BaseDecodeHead):
             raise ValueError(
                 f'loss_contrast expects {num_scales} scales but the head '
                 f'selects {len(self.in_channels)} levels')
-        self.projections = nn.ModuleList(
+        self.projections = ModuleList(
             ProjectionHead(
                 c,
                 embed_dim=embed_dim,

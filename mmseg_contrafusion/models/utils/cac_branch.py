@@ -2,9 +2,8 @@
 from typing import Dict, Optional
 
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, Sequential
 from torch import Tensor
 
 from mmseg.models.utils import resize
@@ -140,7 +139,7 @@ class CACBranch(BaseModule):
                     conv_cfg=conv_cfg,
                     norm_cfg=norm_cfg,
                     act_cfg=act_cfg))
-        self.weight_convs = nn.Sequential(*convs)
+        self.weight_convs = Sequential(*convs)
         self.weight_cls = nn.Conv2d(
             weight_channels if weight_num_convs else in_channels,
             num_classes,
@@ -181,7 +180,8 @@ class CACBranch(BaseModule):
                 resized (bilinear) to (h, w) for the ranking, no gradient.
             weight_logits (Tensor): Weight-branch logits, shape (B, K, h, w).
             seg_label (Tensor): Labels, shape (B, 1, H, W) or (B, H, W);
-                nearest-resized to (h, w).
+                brought to (h, w) by ``loss_cac.resize_labels`` (the cell
+                centre's label by default).
 
         Returns:
             Tensor: ``loss_cac`` (a scalar, attached to ``embeds``).
@@ -189,8 +189,7 @@ class CACBranch(BaseModule):
         size = embeds.shape[2:]
         if seg_label.dim() == 3:
             seg_label = seg_label.unsqueeze(1)
-        label = F.interpolate(
-            seg_label.float(), size=size, mode='nearest').long()
+        label = self.loss_cac.resize_labels(seg_label, size)
         seg_logits = seg_logits.detach()
         if seg_logits.shape[2:] != size:
             seg_logits = resize(

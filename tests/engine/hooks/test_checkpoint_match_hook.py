@@ -45,3 +45,25 @@ def test_fine_tuning_with_another_head_is_allowed():
     with pytest.raises(CheckpointMismatchError):  # but not for --resume
         CheckpointMatchHook().after_load_checkpoint(
             runner(training=True, resume=True), dict(state_dict=state))
+
+
+def test_checkpoint_matches_the_model_inside_a_tta_wrapper():
+    """``--tta`` wraps the segmentor in SegTTAModel (keys ``module.*``);
+    the checkpoint is compared with the wrapped model, as mmengine loads it
+    into that model."""
+    from mmseg.models import SegTTAModel
+
+    class Segmentor(nn.Sequential):
+        def test_step(self, data):  # what BaseTTAModel asks of a model
+            return self(data)
+
+    inner = Segmentor(*model())
+    tta_runner = runner()
+    tta_runner.model = SegTTAModel(module=inner)
+    assert all(k.startswith('module.') for k in tta_runner.model.state_dict())
+    CheckpointMatchHook().after_load_checkpoint(
+        tta_runner, dict(state_dict=inner.state_dict()))
+    other = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 10, 1))
+    with pytest.raises(CheckpointMismatchError):
+        CheckpointMatchHook().after_load_checkpoint(
+            tta_runner, dict(state_dict=other.state_dict()))

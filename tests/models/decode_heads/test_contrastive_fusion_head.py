@@ -159,3 +159,28 @@ def test_configuration_errors():
         head((stream(T_CHANNELS), None))
     with pytest.raises(TypeError):
         head(stream(T_CHANNELS))
+
+
+def test_model_init_weights_starts_every_gate_at_one_half():
+    """``model.init_weights()`` (what the Runner calls) reaches the fusion
+    blocks inside the head's module lists: each gate starts at 0.5."""
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from mmseg_contrafusion.utils import strip_pretrained
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))))
+    cfg = Config.fromfile(osp.join(
+        repo, 'configs/contrafusionnet/'
+        'contrafusionnet_tiny_2xb2-400it_synthetic-256x256.py'))
+    strip_pretrained(cfg.model)
+    model = MODELS.build(cfg.model)
+    gates = [block.gate for block in model.decode_head.fusions]
+    assert gates and all(gate.weight.abs().sum() > 0 for gate in gates)
+    model.init_weights()
+    for gate in gates:
+        assert torch.count_nonzero(gate.weight) == 0
+        assert torch.count_nonzero(gate.bias) == 0
+    x = torch.randn(1, 2 * gates[0].out_channels, 4, 4)
+    assert torch.allclose(torch.sigmoid(gates[0](x)), torch.tensor(0.5))
