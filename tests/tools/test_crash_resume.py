@@ -51,7 +51,9 @@ def output(proc: subprocess.Popen, timeout: int = 240) -> str:
 
 
 def load(path: str) -> dict:
-    return torch.load(path, map_location='cpu', weights_only=False)
+    # Weights only, with the package's allow-list: what --resume does.
+    from mmseg_contrafusion.utils import load_checkpoint_file
+    return load_checkpoint_file(path, map_location='cpu', trust=False)
 
 
 def logged_iters(log: str) -> dict:

@@ -127,7 +127,7 @@ default_hooks = dict(checkpoint=dict(interval=100, save_last=False))
         # Only the records are needed; the exit status of the launcher is
         # tested elsewhere (tests/tools/test_train_test_tools.py).
         assert osp.isfile(path), log[-3000:]
-        return torch.load(path, map_location='cpu', weights_only=False)
+        return torch.load(path, map_location='cpu', weights_only=True)
 
     return dict(
         one=load(one_dir, 0, one_log),

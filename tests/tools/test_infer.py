@@ -199,3 +199,38 @@ def test_checkpoint_with_other_shapes(in_process, tmp_path):
     mismatched, total = map(int, match.groups())
     assert mismatched == 2 and total > 100  # conv_seg weight and bias
     assert 'decode_head.conv_seg' in message and 'shape' in message
+
+
+def test_official_evaluator_reads_infer_output_as_is(trained, tmp_path):
+    """cityscapesscripts' own CLI, as a user calls it, on ``--label-format
+    labelid`` output gives the mIoU of ``tools/test.py --eval mIoU``."""
+    import glob
+    import json
+
+    out = str(tmp_path / 'out')
+    val_dir = osp.join(trained['root'], 'leftImg8bit', 'val')
+    result = run(['tools/infer.py', TINY_CONFIG, trained['checkpoint'],
+                  val_dir, '--out', out, '--label-format', 'labelid'],
+                 trained['env'])
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert len(os.listdir(osp.join(out, 'labels'))) == 2
+
+    export = tmp_path / 'export'
+    export.mkdir()
+    evaluator = osp.join(osp.dirname(PYTHON), 'csEvalPixelLevelSemanticLabeling')
+    env = dict(trained['env'], CITYSCAPES_DATASET=trained['root'],
+               CITYSCAPES_RESULTS=osp.join(out, 'labels'),
+               CITYSCAPES_EXPORT_DIR=str(export))
+    official = subprocess.run([evaluator], cwd=str(tmp_path), env=env,
+                              capture_output=True, text=True, timeout=300)
+    assert official.returncode == 0, official.stdout[-2000:] + official.stderr
+    with open(export / 'resultPixelLevelSemanticLabeling.json') as f:
+        official_miou = 100 * json.load(f)['averageScoreClasses']
+
+    work_dir = str(tmp_path / 'test')
+    tested = run(['tools/test.py', TINY_CONFIG, trained['checkpoint'],
+                  '--eval', 'mIoU', '--work-dir', work_dir], trained['env'])
+    assert tested.returncode == 0, tested.stdout[-2000:] + tested.stderr
+    with open(sorted(glob.glob(osp.join(work_dir, '*', '*.json')))[-1]) as f:
+        test_miou = json.load(f)['mIoU']
+    assert official_miou == pytest.approx(test_miou, abs=0.01)
