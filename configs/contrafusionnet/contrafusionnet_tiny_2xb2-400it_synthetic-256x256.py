@@ -24,7 +24,7 @@ model = dict(
     cnn_backbone=dict(
         depth=18, stem_channels=16, base_channels=16, init_cfg=None),
     decode_head=dict(
-        in_channels=[16, 32, 64, 128],
+        transformer_in_channels=[16, 32, 64, 128],
         cnn_in_channels=[16, 32, 64, 128],
         channels=32,
         ppm_channels=16,

@@ -1,8 +1,10 @@
 # ECFD-tiny as the decoder of ContraFusionNet's DualEncoder: MiT (64/128/256/
 # 512) and ResNetV1c-50 on the same image; at each level both streams are
 # projected to 256 channels and fused by a gated FusionBlock, and ECFD-tiny
-# decodes the four fused levels. Losses: CE + Dice (as ContraFusionNet) plus
-# ECFD's auxiliary FCN head on the CNN's stride-16 level (weight 0.4).
+# decodes the four fused levels. Losses: CE + Dice and the cross-encoder
+# contrast of the two streams' pre-fusion laterals at strides 16 and 32 (as
+# ContraFusionNet), plus ECFD's auxiliary FCN head on the CNN's stride-16
+# level (weight 0.4).
 # Schedule and data as the ContraFusionNet 160k configs (AdamW + poly, 8 GPUs
 # x 1 image, 512x512 crops, slide inference).
 _base_ = [
@@ -19,7 +21,7 @@ model = dict(
     decode_head=dict(
         _delete_=True,
         type='ECFDHead',
-        in_channels=[64, 128, 256, 512],
+        transformer_in_channels=[64, 128, 256, 512],
         cnn_in_channels=[256, 512, 1024, 2048],
         fusion='gated',
         fusion_channels=256,
@@ -50,7 +52,18 @@ model = dict(
                 naive_dice=True,
                 loss_weight=1.0,
                 loss_name='loss_dice'),
-        ]),
+        ],
+        contrast_levels=(2, 3),
+        embed_dim=128,
+        loss_contrast=dict(
+            type='CrossEncoderContrastLoss',
+            mode='pixel',
+            temperature=0.07,
+            loss_weight=0.1,
+            max_samples_per_image=256,
+            class_balanced=True,
+            ignore_index=255,
+            loss_name='loss_contrast')),
     auxiliary_head=dict(
         type='FCNHead',
         in_channels=1024,

@@ -53,7 +53,7 @@ model = dict(
             type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')),
     decode_head=dict(
         type='ContrastiveFusionHead',
-        in_channels=[64, 128, 256, 512],
+        transformer_in_channels=[64, 128, 256, 512],
         cnn_in_channels=[256, 512, 1024, 2048],
         in_index=[0, 1, 2, 3],
         channels=128,

@@ -7,7 +7,7 @@ from torch import Tensor
 from mmseg.models.decode_heads.fcn_head import FCNHead
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList
-from ..utils.cac_branch import build_cac_branch
+from .cac_branch import build_cac_branch
 
 
 @MODELS.register_module()

@@ -1,3 +1,4 @@
 from .dual_encoder import DualEncoder
+from .dual_feats import STREAMS, DualFeats
 
-__all__ = ['DualEncoder']
+__all__ = ['DualEncoder', 'DualFeats', 'STREAMS']

@@ -1,5 +1,5 @@
 """A segmentor with a transformer encoder and a CNN encoder side by side."""
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Union
 
 import torch.nn as nn
 from torch import Tensor
@@ -9,10 +9,7 @@ from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          SampleList, add_prefix)
-
-StreamFeats = Optional[List[Tensor]]
-DualFeats = Tuple[StreamFeats, StreamFeats]
-STREAMS = ('cnn', 'transformer')
+from .dual_feats import STREAMS, DualFeats
 
 
 @MODELS.register_module()
@@ -24,8 +21,16 @@ class DualEncoder(EncoderDecoder):
     encoder (``cnn_backbone``, e.g. ResNetV1c for the PSPNet variant or
     HRNetV2, Wang et al. TPAMI 2020) run on the same normalised image, each
     with an optional neck. :meth:`extract_feat` returns both multi-level
-    feature lists as ``(transformer_feats, cnn_feats)`` and the decode head
-    (e.g. :class:`ContrastiveFusionHead`) consumes the pair.
+    feature lists as one :class:`DualFeats` (``transformer``, ``cnn``), and
+    the decode head, a :class:`TwoStreamDecodeHead` (e.g.
+    :class:`ContrastiveFusionHead`, :class:`ECFDHead`), reads the streams by
+    name. The head is checked at build time: its ``streams`` must name
+    exactly the encoders that are built.
+
+    ``backbone`` and ``neck`` are the transformer stream's: mmseg's names,
+    kept so that ``EncoderDecoder``'s ``pretrained``, ``init_model``,
+    checkpoint keys and FLOP counting work unchanged; the CNN stream's are
+    ``cnn_backbone`` and ``cnn_neck``.
 
     Everything else is :class:`mmseg.models.EncoderDecoder`: ``loss``,
     ``predict`` (whole and slide inference), ``_forward`` (``tensor`` mode),
@@ -34,8 +39,8 @@ class DualEncoder(EncoderDecoder):
 
     Single-encoder ablations are configs: set ``cnn_backbone=None``
     (transformer only) or ``backbone=None`` (CNN only); the absent stream is
-    None in the pair, and the decode head must be configured for the
-    present stream only.
+    None in the :class:`DualFeats`, and the decode head must be configured
+    for the present stream only.
 
     Auxiliary heads are ordinary mmseg heads (e.g. ``FCNHead``, or the
     training-only ``MultiScaleContrastHead``) on one stream each, chosen by
@@ -173,7 +178,7 @@ class DualEncoder(EncoderDecoder):
             streams = list(auxiliary_stream)
         bad = [s for s in streams if s not in STREAMS]
         if bad or not streams:
-            raise ValueError("auxiliary_stream must be 'cnn', 'transformer' "
+            raise ValueError("auxiliary_stream must be 'transformer', 'cnn' "
                              f'or a list of them, got {auxiliary_stream!r}')
         if auxiliary_head is None:
             return []
@@ -192,18 +197,24 @@ class DualEncoder(EncoderDecoder):
         return self.with_cnn if stream == 'cnn' else self.with_transformer
 
     def _check_head_streams(self) -> None:
-        """Fail early when the head expects a stream that is not built."""
-        for stream, attr in (('transformer', 'transformer_in_channels'),
-                             ('cnn', 'cnn_in_channels')):
-            if not hasattr(self.decode_head, attr):
-                continue
-            expects = getattr(self.decode_head, attr) is not None
+        """Fail at build time when the head does not read exactly the
+        streams that are built."""
+        from ..decode_heads.two_stream_decode_head import TwoStreamDecodeHead
+        head = self.decode_head
+        name = type(head).__name__
+        if not isinstance(head, TwoStreamDecodeHead):
+            raise TypeError(
+                f'DualEncoder.decode_head must read DualFeats: {name} is not '
+                'a TwoStreamDecodeHead (e.g. ContrastiveFusionHead, '
+                'ECFDHead). Use one, or EncoderDecoder for a plain head.')
+        for stream in STREAMS:
+            expects = stream in head.streams
             if expects != self._has_stream(stream):
                 raise ValueError(
-                    f'decode_head {"expects" if expects else "ignores"} the '
-                    f'{stream} stream but the {stream} encoder is '
+                    f'decode_head {name} {"reads" if expects else "ignores"} '
+                    f'the {stream} stream but the {stream} encoder is '
                     f'{"missing" if expects else "built"}: set the head\'s '
-                    f'{attr} to match')
+                    f'{stream}_in_channels to match')
 
     def extract_feat(self, inputs: Tensor) -> DualFeats:
         """Run both encoders (and their necks) on the same images.
@@ -212,7 +223,7 @@ class DualEncoder(EncoderDecoder):
             inputs (Tensor): Normalised images, shape (B, 3, H, W).
 
         Returns:
-            tuple: ``(transformer_feats, cnn_feats)``: each a list of
+            DualFeats: ``transformer`` and ``cnn``, each a list of
             multi-level maps (B, C_l, H_l, W_l), or None for an encoder that
             is not built.
         """
@@ -227,7 +238,7 @@ class DualEncoder(EncoderDecoder):
             if self.with_cnn_neck:
                 c_feats = self.cnn_neck(c_feats)
             c_feats = list(c_feats)
-        return t_feats, c_feats
+        return DualFeats(transformer=t_feats, cnn=c_feats)
 
     def _auxiliary_head_forward_train(self, inputs: DualFeats,
                                       data_samples: SampleList) -> dict:
@@ -236,12 +247,12 @@ class DualEncoder(EncoderDecoder):
         if isinstance(self.auxiliary_head, nn.ModuleList):
             for idx, (aux_head, stream) in enumerate(
                     zip(self.auxiliary_head, self._aux_streams)):
-                feats = inputs[1] if stream == 'cnn' else inputs[0]
-                loss_aux = aux_head.loss(feats, data_samples, self.train_cfg)
+                loss_aux = aux_head.loss(
+                    inputs.stream(stream), data_samples, self.train_cfg)
                 losses.update(add_prefix(loss_aux, f'aux_{idx}'))
         else:
-            feats = inputs[1] if self._aux_streams[0] == 'cnn' else inputs[0]
-            loss_aux = self.auxiliary_head.loss(feats, data_samples,
-                                                self.train_cfg)
+            loss_aux = self.auxiliary_head.loss(
+                inputs.stream(self._aux_streams[0]), data_samples,
+                self.train_cfg)
             losses.update(add_prefix(loss_aux, 'aux'))
         return losses

@@ -206,7 +206,7 @@ C_CHANNELS = [12, 24, 48, 96]
 def fusion_cfg(**kwargs):
     cfg = dict(
         type='ContrastiveFusionHead',
-        in_channels=T_CHANNELS,
+        transformer_in_channels=T_CHANNELS,
         cnn_in_channels=C_CHANNELS,
         channels=16,
         pool_scales=(1, 2),
@@ -228,10 +228,11 @@ def fusion_cfg(**kwargs):
 
 
 def streams(batch=2):
-    return tuple([
+    from mmseg_contrafusion.models.segmentors import DualFeats
+    return DualFeats(*([
         torch.randn(batch, c, SIZE // 4 // 2**i, SIZE // 4 // 2**i)
         for i, c in enumerate(channels)
-    ] for channels in (T_CHANNELS, C_CHANNELS))
+    ] for channels in (T_CHANNELS, C_CHANNELS)))
 
 
 def test_fusion_head_with_cac():

@@ -5,6 +5,7 @@ from mmengine.structures import PixelData
 
 import mmseg_contrafusion  # noqa: F401
 from mmseg.registry import MODELS
+from mmseg_contrafusion.models.segmentors import DualFeats
 from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
 
@@ -19,7 +20,7 @@ SIZE = 64
 def head_cfg(**kwargs):
     cfg = dict(
         type='ContrastiveFusionHead',
-        in_channels=T_CHANNELS,
+        transformer_in_channels=T_CHANNELS,
         cnn_in_channels=C_CHANNELS,
         channels=16,
         pool_scales=(1, 2, 3),
@@ -50,6 +51,10 @@ def stream(channels, batch=2):
     ]
 
 
+def both_streams(batch=2):
+    return DualFeats(stream(T_CHANNELS, batch), stream(C_CHANNELS, batch))
+
+
 def data_samples(batch=2):
     samples = []
     for _ in range(batch):
@@ -68,10 +73,9 @@ def test_forward_shapes(fusion, variant):
     head = MODELS.build(head_cfg(fusion=fusion, pool_scales=pool_scales))
     head.init_weights()
     head.eval()
-    out = head((stream(T_CHANNELS), stream(C_CHANNELS)))
+    out = head(both_streams())
     assert out.shape == (2, NUM_CLASSES, SIZE // 4, SIZE // 4)
-    losses = head.train().loss((stream(T_CHANNELS), stream(C_CHANNELS)),
-                               data_samples(), None)
+    losses = head.train().loss(both_streams(), data_samples(), None)
     assert set(losses) == {'loss_ce', 'loss_dice', 'loss_contrast',
                            'acc_seg'}
 
@@ -84,8 +88,7 @@ def test_forward_shapes(fusion, variant):
 def test_every_parameter_gets_gradient(kwargs):
     # DDP without find_unused_parameters needs every parameter in the graph.
     head = MODELS.build(head_cfg(**kwargs)).train()
-    losses = head.loss((stream(T_CHANNELS), stream(C_CHANNELS)),
-                       data_samples(), None)
+    losses = head.loss(both_streams(), data_samples(), None)
     sum(v for k, v in losses.items() if k.startswith('loss')).backward()
     missing = [n for n, p in head.named_parameters() if p.grad is None]
     assert not missing
@@ -97,23 +100,24 @@ def test_forward_runs_no_contrastive_module():
     def fail(*args, **kwargs):
         raise AssertionError('contrastive module called in forward')
 
-    for module in [head.loss_contrast, *head.transformer_projs,
-                   *head.cnn_projs]:
+    for module in [head.contrast.loss_contrast,
+                   *head.contrast.transformer_projs,
+                   *head.contrast.cnn_projs]:
         module.register_forward_pre_hook(fail)
-    out = head((stream(T_CHANNELS), stream(C_CHANNELS)))
+    out = head(both_streams())
     assert out.shape[1] == NUM_CLASSES
 
 
 def test_contrast_loss_is_its_own_term():
     head = MODELS.build(head_cfg()).train()
-    inputs = (stream(T_CHANNELS), stream(C_CHANNELS))
-    losses = head.loss(inputs, data_samples(), None)
+    losses = head.loss(both_streams(), data_samples(), None)
     assert losses['loss_contrast'] > 0
     # The projection heads read the pre-fusion laterals, so the contrast
     # gradient reaches each stream's lateral projection.
     head.zero_grad()
     losses['loss_contrast'].backward()
-    for convs in (head.transformer_convs, head.cnn_convs):
+    for convs in (head.front_end.transformer_convs,
+                  head.front_end.cnn_convs):
         grads = [p.grad for p in convs[3].parameters()]
         assert all(g is not None and g.abs().sum() > 0 for g in grads)
     assert head.conv_seg.weight.grad is None
@@ -124,12 +128,13 @@ def test_single_stream(stream_name):
     if stream_name == 'transformer':
         cfg = head_cfg(cnn_in_channels=None, pool_scales=None,
                        loss_contrast=None)
-        inputs = (stream(T_CHANNELS), None)
+        inputs = DualFeats(stream(T_CHANNELS), None)
     else:
-        cfg = head_cfg(in_channels=None, loss_contrast=None)
-        inputs = (None, stream(C_CHANNELS))
+        cfg = head_cfg(transformer_in_channels=None, loss_contrast=None)
+        inputs = DualFeats(None, stream(C_CHANNELS))
     head = MODELS.build(cfg)
-    assert head.fusions is None and head.transformer_projs is None
+    assert head.front_end.fusions is None and head.contrast is None
+    assert head.streams == (stream_name, )
     assert head(inputs).shape == (2, NUM_CLASSES, SIZE // 4, SIZE // 4)
     losses = head.loss(inputs, data_samples(), None)
     assert 'loss_contrast' not in losses
@@ -139,7 +144,7 @@ def test_single_stream(stream_name):
 
 def test_no_contrast_builds_no_projection_head():
     head = MODELS.build(head_cfg(loss_contrast=None))
-    assert head.transformer_projs is None and not head.with_contrast
+    assert head.contrast is None and not head.with_contrast
     assert not any('proj' in name for name, _ in head.named_parameters())
 
 
@@ -147,7 +152,8 @@ def test_configuration_errors():
     with pytest.raises(ValueError, match='both streams'):
         MODELS.build(head_cfg(cnn_in_channels=None, pool_scales=None))
     with pytest.raises(ValueError, match='at least one'):
-        MODELS.build(head_cfg(in_channels=None, cnn_in_channels=None))
+        MODELS.build(
+            head_cfg(transformer_in_channels=None, cnn_in_channels=None))
     with pytest.raises(ValueError, match='fusion'):
         MODELS.build(head_cfg(fusion='mul'))
     with pytest.raises(ValueError, match='contrast_levels'):
@@ -155,10 +161,12 @@ def test_configuration_errors():
     with pytest.raises(ValueError, match='levels'):
         MODELS.build(head_cfg(cnn_in_channels=[1, 2]))
     head = MODELS.build(head_cfg())
-    with pytest.raises(ValueError, match='CNN'):
-        head((stream(T_CHANNELS), None))
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match='cnn stream'):
+        head(DualFeats(stream(T_CHANNELS), None))
+    with pytest.raises(TypeError, match='DualFeats'):
         head(stream(T_CHANNELS))
+    with pytest.raises(TypeError, match='DualFeats'):
+        head((stream(T_CHANNELS), stream(C_CHANNELS)))  # a bare pair
 
 
 def test_model_init_weights_starts_every_gate_at_one_half():
@@ -176,7 +184,7 @@ def test_model_init_weights_starts_every_gate_at_one_half():
         'contrafusionnet_tiny_2xb2-400it_synthetic-256x256.py'))
     strip_pretrained(cfg.model)
     model = MODELS.build(cfg.model)
-    gates = [block.gate for block in model.decode_head.fusions]
+    gates = [block.gate for block in model.decode_head.front_end.fusions]
     assert gates and all(gate.weight.abs().sum() > 0 for gate in gates)
     model.init_weights()
     for gate in gates:

@@ -76,7 +76,9 @@ def loss_sum(losses):
 
 
 def test_extract_feat_runs_both_encoders(model):
-    t_feats, c_feats = model.extract_feat(torch.randn(1, 3, SIZE, SIZE))
+    feats = model.extract_feat(torch.randn(1, 3, SIZE, SIZE))
+    assert type(feats).__name__ == 'DualFeats'
+    t_feats, c_feats = feats.transformer, feats.cnn
     assert [f.shape[1] for f in t_feats] == [16, 32, 64, 128]
     assert [f.shape[1] for f in c_feats] == [16, 32, 64, 128]
     for t, c, stride in zip(t_feats, c_feats, (4, 8, 16, 32)):
@@ -155,12 +157,12 @@ def test_single_encoder_modes(mode):
         cfg.decode_head.pool_scales = None
     else:
         cfg.backbone = None
-        cfg.decode_head.in_channels = None
+        cfg.decode_head.transformer_in_channels = None
     model = build(cfg)
     assert model.encoder_mode == mode
     feats = model.extract_feat(torch.randn(1, 3, SIZE, SIZE))
-    assert (feats[0] is None) == (mode == 'cnn')
-    assert (feats[1] is None) == (mode == 'transformer')
+    assert (feats.transformer is None) == (mode == 'cnn')
+    assert (feats.cnn is None) == (mode == 'transformer')
     losses = model.loss(*batch())
     assert 'decode.loss_contrast' not in losses
     loss_sum(losses).backward()
@@ -246,3 +248,49 @@ def test_flop_counter_traces_the_model(model):
         show_arch=False)
     assert info['flops'] > 0
     assert info['params'] == sum(p.numel() for p in model.parameters())
+
+
+def test_decode_head_must_read_dual_feats():
+    """The segmentor checks its head against the two-stream contract at
+    build time, with one clear error."""
+    cfg = tiny_cfg()
+    cfg.decode_head = dict(
+        type='SegformerHead', in_channels=[16, 32, 64, 128],
+        in_index=[0, 1, 2, 3], channels=16, num_classes=NUM_CLASSES)
+    with pytest.raises(TypeError, match='not a TwoStreamDecodeHead'):
+        MODELS.build(cfg)
+
+
+def ecfd_head(**streams):
+    return dict(type='ECFDHead', channels=16, embed_dims=16, num_heads=2,
+                gate_channels=4, pos_shape=(4, 4), num_classes=NUM_CLASSES,
+                norm_cfg=dict(type='BN'), **streams)
+
+
+def test_transformer_only_dual_encoder_with_ecfd_builds_and_runs():
+    cfg = tiny_cfg()
+    cfg.cnn_backbone = None
+    cfg.decode_head = ecfd_head(transformer_in_channels=[16, 32, 64, 128])
+    model = build(cfg)
+    losses = model.loss(*batch())
+    assert {'decode.loss_ce', 'decode.acc_seg'} <= set(losses)
+    model.eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, SIZE, SIZE)).shape[1] == NUM_CLASSES
+    # Built for a single ordinary backbone, the head is refused up front.
+    cfg.decode_head = ecfd_head(in_channels=[16, 32, 64, 128])
+    with pytest.raises(ValueError, match='ignores the transformer stream'):
+        MODELS.build(cfg)
+
+
+def test_dual_ecfd_gets_the_cross_encoder_contrast():
+    cfg = tiny_cfg()
+    cfg.decode_head = ecfd_head(
+        transformer_in_channels=[16, 32, 64, 128],
+        cnn_in_channels=cfg.decode_head.cnn_in_channels,
+        fusion_channels=16,
+        loss_contrast=dict(type='CrossEncoderContrastLoss',
+                           max_samples_per_image=16))
+    model = build(cfg)
+    losses = model.loss(*batch())
+    assert losses['decode.loss_contrast'] > 0

@@ -8,22 +8,18 @@ from mmcv.cnn import ConvModule
 from mmengine.model import ModuleList
 from torch import Tensor
 
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from ..utils.ecfd_context_embedding import ReinforcedContextEmbedding
-from ..utils.ecfd_cross_fusion_block import CrossFusionBlock, split_levels
-from ..utils.ecfd_gating_decoder import (LOW_PROJECTIONS,
-                                         CrossLevelGatingDecoder)
-from ..utils.ecfd_init import check_init, pytorch_default_init_
-from ..utils.fusion_block import FUSION_TYPES, FusionBlock
-
-Feats = Sequence[Tensor]
-Inputs = Union[Feats, Tuple[Optional[Feats], Optional[Feats]]]
+from ...utils.fusion_block import FUSION_TYPES
+from ..two_stream_decode_head import TwoStreamDecodeHead
+from .context_embedding import ReinforcedContextEmbedding
+from .cross_fusion_block import CrossFusionBlock, split_levels
+from .gating_decoder import LOW_PROJECTIONS, CrossLevelGatingDecoder
+from .weight_init import check_init, pytorch_default_init_
 
 
 @MODELS.register_module()
-class ECFDHead(BaseDecodeHead):
+class ECFDHead(TwoStreamDecodeHead):
     """ECFD decode head ("Efficient Cross-Information Fusion Decoder").
 
     The decoder of ECFD (code: songyang-xiaobai/ECFD-main; the paper, cited
@@ -66,16 +62,20 @@ class ECFDHead(BaseDecodeHead):
     auxiliary FCN head of the original is an ordinary mmseg ``FCNHead`` on
     C3 in the configs.
 
-    **Two encoders** (``cnn_in_channels`` set, for :class:`DualEncoder`):
-    ``inputs`` is ``(transformer_feats, cnn_feats)``; at each level both
-    streams are projected (1x1 ConvModule) to ``fusion_channels[l]`` and
-    fused by a :class:`FusionBlock` (``fusion``: gated, sum or concat); the
-    four fused levels are then C1..C4 above.
+    **Under a DualEncoder** (``transformer_in_channels`` and/or
+    ``cnn_in_channels`` set instead of ``in_channels``): the shared
+    front-end :class:`TwoStreamFusion` projects each stream's level *l*
+    (1x1 ConvModule) to ``fusion_channels[l]`` and fuses the two
+    (:class:`FusionBlock`: gated, sum or concat); the four fused levels are
+    then C1..C4 above. With ``loss_contrast`` a
+    :class:`CrossEncoderContrastBranch` aligns the two streams' pre-fusion
+    laterals in training, as in ContraFusionNet.
 
     Args:
-        in_channels (Sequence[int]): Widths of the four selected levels (of
-            the transformer stream with two encoders), e.g.
-            ``[256, 512, 1024, 2048]`` for ResNet-50.
+        in_channels (Sequence[int], optional): Widths of the four selected
+            levels of one ordinary backbone (``EncoderDecoder``), e.g.
+            ``[256, 512, 1024, 2048]`` for ResNet-50. None under a
+            :class:`DualEncoder`. Defaults to None.
         channels (int): Width of the tail (CLGD, FPN). Defaults to 256.
         embed_dims (int): Token width D. Defaults to 192 (ECFD-tiny).
         num_blocks (int): Cross fusion blocks L. Defaults to 3.
@@ -115,13 +115,20 @@ class ECFDHead(BaseDecodeHead):
             linears. The two-encoder projections and fusions and the
             classifier are initialised as before either way. Defaults to
             ``'pytorch'``.
-        cnn_in_channels (Sequence[int], optional): Widths of the CNN levels;
-            set for the two-encoder mode. Defaults to None.
-        fusion (str): Stream fusion of the two-encoder mode. Defaults to
+        transformer_in_channels (Sequence[int], optional): Widths of the
+            transformer levels under a DualEncoder. Defaults to None.
+        cnn_in_channels (Sequence[int], optional): Widths of the CNN levels
+            under a DualEncoder. Defaults to None.
+        fusion (str): Stream fusion under a DualEncoder. Defaults to
             ``'gated'``.
         fusion_channels (int | Sequence[int], optional): Width of each fused
-            level (one int for all); None means ``in_channels``. Defaults to
-            None.
+            level (one int for all); None means the first stream's widths.
+            Defaults to None.
+        loss_contrast (dict, optional): Cross-encoder contrast of the
+            pre-fusion laterals (two streams only); with it,
+            ``contrast_levels``, ``embed_dim`` (the contrastive embeddings,
+            not the tokens' ``embed_dims``) and ``proj_channels`` as in
+            :class:`TwoStreamDecodeHead`. Defaults to None.
         in_index (Sequence[int]): Selected levels. Defaults to
             ``(0, 1, 2, 3)``.
         **kwargs: Other :class:`BaseDecodeHead` arguments (``num_classes``,
@@ -129,7 +136,7 @@ class ECFDHead(BaseDecodeHead):
     """
 
     def __init__(self,
-                 in_channels: Sequence[int],
+                 in_channels: Optional[Sequence[int]] = None,
                  channels: int = 256,
                  embed_dims: int = 192,
                  num_blocks: int = 3,
@@ -144,18 +151,20 @@ class ECFDHead(BaseDecodeHead):
                  fpn_align_corners: bool = True,
                  spatial_out_bias: bool = True,
                  init: str = 'pytorch',
+                 transformer_in_channels: Optional[Sequence[int]] = None,
                  cnn_in_channels: Optional[Sequence[int]] = None,
                  fusion: str = 'gated',
                  fusion_channels: Optional[Union[int, Sequence[int]]] = None,
                  in_index: Sequence[int] = (0, 1, 2, 3),
                  **kwargs) -> None:
-        if len(in_index) != 4 or len(in_channels) != 4:
-            raise ValueError('ECFDHead takes four levels (strides 4, 8, 16, '
-                             f'32); got in_channels={list(in_channels)}, '
-                             f'in_index={list(in_index)}')
-        if cnn_in_channels is not None and len(cnn_in_channels) != 4:
-            raise ValueError('cnn_in_channels must list four levels, got '
-                             f'{list(cnn_in_channels)}')
+        widths = [w for w in (in_channels, transformer_in_channels,
+                              cnn_in_channels) if w is not None]
+        if len(in_index) != 4 or any(len(w) != 4 for w in widths):
+            raise ValueError(
+                'ECFDHead takes four levels (strides 4, 8, 16, 32); got '
+                f'in_channels={in_channels}, transformer_in_channels='
+                f'{transformer_in_channels}, cnn_in_channels='
+                f'{cnn_in_channels}, in_index={list(in_index)}')
         if embed_dims % num_heads:
             raise ValueError(f'embed_dims={embed_dims} is not divisible by '
                              f'num_heads={num_heads}')
@@ -170,11 +179,16 @@ class ECFDHead(BaseDecodeHead):
             raise ValueError(f'c1_projection must be one of '
                              f'{LOW_PROJECTIONS}, got {c1_projection!r}')
         check_init(init)
+        if fusion_channels is None and widths:
+            fusion_channels = list(widths[0])
         super().__init__(
-            in_channels=list(in_channels),
+            transformer_in_channels,
+            cnn_in_channels,
             channels=channels,
-            in_index=list(in_index),
-            input_transform='multiple_select',
+            fusion=fusion,
+            fusion_channels=fusion_channels,
+            in_channels=in_channels,
+            in_index=in_index,
             **kwargs)
         self.embed_dims = embed_dims
         self.num_blocks = num_blocks
@@ -186,31 +200,9 @@ class ECFDHead(BaseDecodeHead):
         conv_kwargs = dict(
             conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
-
-        # Two-encoder mode: per-level projection and fusion of the streams.
-        self.stream_convs = None
-        self.fusions = None
-        level_channels = list(in_channels)
-        if cnn_in_channels is not None:
-            self.transformer_in_channels = list(in_channels)
-            self.cnn_in_channels = list(cnn_in_channels)
-            if fusion_channels is None:
-                fusion_channels = list(in_channels)
-            elif isinstance(fusion_channels, int):
-                fusion_channels = [fusion_channels] * 4
-            level_channels = list(fusion_channels)
-            self.fusion = fusion
-            # mmengine ModuleLists: model.init_weights() reaches the
-            # children's own init_weights (e.g. FusionBlock's gate).
-            self.stream_convs = ModuleList(
-                ModuleList(
-                    ConvModule(c, f, 1, **conv_kwargs)
-                    for c, f in zip(widths, level_channels))
-                for widths in (self.transformer_in_channels,
-                               self.cnn_in_channels))
-            self.fusions = ModuleList(
-                FusionBlock(f, fusion, **conv_kwargs)
-                for f in level_channels)
+        level_channels = (
+            list(in_channels)
+            if self.front_end is None else self.front_end.channels)
         self.level_channels = level_channels
 
         # 1. Spatial tokens, 2. context tokens.
@@ -292,18 +284,13 @@ class ECFDHead(BaseDecodeHead):
         if self.init == 'pytorch' and not was_init:
             self._pytorch_init()
 
-    @property
-    def is_dual(self) -> bool:
-        """bool: Whether the head fuses two encoder streams."""
-        return self.stream_convs is not None
-
     def extra_repr(self) -> str:
         return (super().extra_repr() + f', embed_dims={self.embed_dims}, '
                 f'num_blocks={self.num_blocks}, add_context='
                 f'{self.add_context}, c1_projection={self.c1_projection!r}, '
                 f'fpn_align_corners={self.fpn_align_corners}, '
                 f'spatial_out_bias={self.spatial_out_bias}, '
-                f'init={self.init!r}, dual={self.is_dual}')
+                f'init={self.init!r}, streams={self.streams}')
 
     def _resize(self,
                 x: Tensor,
@@ -318,44 +305,18 @@ class ECFDHead(BaseDecodeHead):
         return resize(
             x, size=size, mode='bilinear', align_corners=align_corners)
 
-    def _levels(self, inputs: Inputs) -> List[Tensor]:
-        """C1..C4 from the encoder output (fusing the streams if dual)."""
-        is_pair = isinstance(inputs, (tuple, list)) and len(inputs) == 2 \
-            and all(x is None or isinstance(x, (list, tuple))
-                    for x in inputs)
-        if not self.is_dual:
-            if is_pair:
-                raise TypeError(
-                    f'{self.__class__.__name__} got (transformer_feats, '
-                    'cnn_feats) from DualEncoder: set cnn_in_channels for '
-                    'the two-encoder mode')
-            return self._transform_inputs(inputs)
-        if not is_pair or inputs[0] is None or inputs[1] is None:
-            raise TypeError(
-                f'{self.__class__.__name__} with cnn_in_channels takes '
-                '(transformer_feats, cnn_feats), both present, from '
-                'DualEncoder.extract_feat')
-        t_feats, c_feats = (self._transform_inputs(x) for x in inputs)
-        levels = []
-        for t_conv, c_conv, fusion, t, c in zip(
-                self.stream_convs[0], self.stream_convs[1], self.fusions,
-                t_feats, c_feats):
-            t = t_conv(t)
-            levels.append(fusion(t, self._resize(c_conv(c), t.shape[2:])))
-        return levels
-
-    def forward(self, inputs: Inputs) -> Tensor:
-        """Decode the encoder levels.
+    def decode(self, fused: List[Tensor]) -> Tensor:
+        """Decode C1..C4.
 
         Args:
-            inputs (list[Tensor] | tuple): The encoder's multi-level maps
-                (B, C_l, H_l, W_l) at strides 4..32, or with two encoders
-                ``(transformer_feats, cnn_feats)``.
+            fused (list[Tensor]): C1..C4, (B, C_l, H_l, W_l) at strides 4,
+                8, 16, 32: the selected levels of the backbone, or the fused
+                levels of the two streams (:meth:`fuse`).
 
         Returns:
             Tensor: Segmentation logits, shape (B, out_channels, H/4, W/4).
         """
-        c1, c2, c3, c4 = self._levels(inputs)
+        c1, c2, c3, c4 = fused
         spatial_maps = [
             embed(x) for embed, x in zip(self.spatial_embeds, (c2, c3, c4))
         ]

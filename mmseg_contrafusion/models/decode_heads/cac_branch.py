@@ -9,7 +9,7 @@ from torch import Tensor
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
-from .projection_head import ProjectionHead
+from ..utils.projection_head import ProjectionHead
 
 
 # The weight branch's loss: cross-entropy weighted by beta = 1.5.

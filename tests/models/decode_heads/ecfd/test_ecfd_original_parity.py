@@ -471,9 +471,11 @@ def test_dual_stream_mode_is_unchanged_by_the_options():
     """The options act on the ECFD part; the stream projections and
     fusions of the two-encoder mode keep mmcv's init either way."""
     for init in ('pytorch', 'kaiming'):
-        head = build_head(init=init, cnn_in_channels=[12, 24, 48, 96],
+        head = build_head(init=init, in_channels=None,
+                          transformer_in_channels=WIDTHS,
+                          cnn_in_channels=[12, 24, 48, 96],
                           fusion='concat', fusion_channels=8)
-        for conv in head.stream_convs[1]:
+        for conv in head.front_end.cnn_convs:
             # Kaiming (fan-out 8): std 0.5, far outside PyTorch's default
             # bound 1/sqrt(fan-in) <= 0.29.
             assert conv.conv.bias is None

@@ -7,7 +7,7 @@ from torch import Tensor
 
 from mmseg.models.utils import resize
 from mmseg.utils import ConfigType, OptConfigType
-from .ecfd_init import check_init, pytorch_default_init_
+from .weight_init import check_init, pytorch_default_init_
 
 LOW_PROJECTIONS = ('conv', 'conv_bn_relu')
 

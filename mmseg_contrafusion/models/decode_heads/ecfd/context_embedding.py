@@ -10,7 +10,7 @@ from torch import Tensor
 
 from mmseg.models.utils import resize
 from mmseg.utils import OptConfigType
-from .ecfd_init import (check_init, conv_transpose_default_init_,
+from .weight_init import (check_init, conv_transpose_default_init_,
                         pytorch_default_init_)
 
 

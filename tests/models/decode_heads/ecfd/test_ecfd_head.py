@@ -10,13 +10,13 @@ from mmengine.model import revert_sync_batchnorm
 import mmseg_contrafusion  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
-from mmseg_contrafusion.models.utils.ecfd_cross_fusion_block import (
+from mmseg_contrafusion.models.decode_heads.ecfd.cross_fusion_block import (
     DeformableCrossAttention, reference_points, split_levels)
 
 register_all_modules(init_default_scope=True)
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__))))))
 ECFD_CONFIGS = osp.join(REPO_ROOT, 'configs/ecfd')
 WIDTHS = [8, 16, 32, 64]
 BN = dict(type='BN', requires_grad=True)
@@ -119,20 +119,32 @@ def test_reference_points_and_split():
 
 
 def test_dual_stream_mode():
+    from mmseg_contrafusion.models.segmentors import DualFeats
     torch.manual_seed(0)
     cnn_widths = [12, 24, 48, 96]
-    head = tiny_head(cnn_in_channels=cnn_widths, fusion='gated',
+    head = tiny_head(in_channels=None, transformer_in_channels=WIDTHS,
+                     cnn_in_channels=cnn_widths, fusion='gated',
                      fusion_channels=8)
     assert head.is_dual and head.level_channels == [8, 8, 8, 8]
     assert head.transformer_in_channels == WIDTHS
-    logits = head((feats(), feats(widths=cnn_widths)))
+    logits = head(DualFeats(feats(), feats(widths=cnn_widths)))
     assert logits.shape == (2, 19, 16, 16)
     logits.sum().backward()
     assert not [n for n, p in head.named_parameters() if p.grad is None]
-    with pytest.raises(TypeError, match='both present'):
-        head((feats(), None))
-    with pytest.raises(TypeError, match='cnn_in_channels'):
-        tiny_head()((feats(), feats(widths=cnn_widths)))
+    with pytest.raises(ValueError, match='cnn stream'):
+        head(DualFeats(feats(), None))
+    with pytest.raises(TypeError, match='in_channels'):
+        tiny_head()(DualFeats(feats(), feats(widths=cnn_widths)))
+
+
+def test_single_stream_under_a_dual_encoder():
+    """A transformer-only DualEncoder with ECFD builds and runs: the head
+    reads the transformer stream by name (projected, nothing fused)."""
+    from mmseg_contrafusion.models.segmentors import DualFeats
+    head = tiny_head(in_channels=None, transformer_in_channels=WIDTHS)
+    assert head.streams == ('transformer', ) and not head.is_dual
+    logits = head(DualFeats(feats(), None))
+    assert logits.shape == (2, 19, 16, 16)
 
 
 # ECFD with ResNet-50 as reported: tiny 41M, small 51M parameters (backbone,
@@ -276,7 +288,7 @@ def test_model_init_weights_reaches_the_fusion_blocks():
     strip_pretrained(model_cfg)
     torch.manual_seed(0)
     model = MODELS.build(model_cfg)
-    fusions = model.decode_head.fusions
+    fusions = model.decode_head.front_end.fusions
     assert all(f.fusion == 'gated' for f in fusions)
     fill_([f.gate for f in fusions], 0.5)
     model.init_weights()
