@@ -21,7 +21,7 @@ model = dict(
                 loss_name='loss_ce_weight'),
             # Per image, so the anchors do not depend on the GPU count.
             sampler=dict(
-                type='ConfidenceAwareAnchorSampler',
+                type='ConfidenceAwarePositionSampler',
                 max_samples_per_image=512,
                 threshold=100,
                 per_class_cap=100,

@@ -17,7 +17,7 @@ model = dict(
                 loss_name='loss_ce_weight'),
             # 64x64 embeddings of a 256x256 crop: smaller groups count.
             sampler=dict(
-                type='ConfidenceAwareAnchorSampler',
+                type='ConfidenceAwarePositionSampler',
                 max_samples_per_image=256,
                 threshold=50,
                 per_class_cap=50),

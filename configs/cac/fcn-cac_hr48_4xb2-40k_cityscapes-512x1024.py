@@ -25,7 +25,7 @@ model = dict(
             # CAMAS, per image: the paper's 1024 anchors per GPU over its 2
             # images; classes with > 100 pixels at stride 4; <= 100 per class.
             sampler=dict(
-                type='ConfidenceAwareAnchorSampler',
+                type='ConfidenceAwarePositionSampler',
                 max_samples_per_image=512,
                 threshold=100,
                 per_class_cap=100,

@@ -7,8 +7,9 @@ from mmengine.model import BaseModule, Sequential
 from torch import Tensor
 
 from mmseg.models.utils import resize
-from mmseg.registry import MODELS
+from mmseg.registry import MODELS, TASK_UTILS
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
+from ..utils.contrastive_utils import label_batch
 from ..utils.projection_head import ProjectionHead
 
 
@@ -41,7 +42,7 @@ class CACBranch(BaseModule):
        trained with its own loss (``weight_branch_loss``, cross-entropy
        weighted by :math:`\beta`, logged as ``loss_ce_weight``); its softmax
        :math:`q` gives the pair weights;
-    3. the CAMAS sampler (:class:`ConfidenceAwareAnchorSampler`), ranking by
+    3. the CAMAS sampler (:class:`ConfidenceAwarePositionSampler`), ranking by
        the segmentation head's own logits;
     4. the loss (:class:`CACLoss`, logged as ``loss_cac``).
 
@@ -68,7 +69,7 @@ class CACBranch(BaseModule):
             classifier. Defaults to 1.
         weight_kernel_size (int): Their kernel size. Defaults to 1.
         sampler (dict): Config of the anchor sampler. Defaults to
-            ``dict(type='ConfidenceAwareAnchorSampler')``.
+            ``dict(type='ConfidenceAwarePositionSampler')``.
         loss_cac (dict): Config of the contrastive loss. Defaults to
             ``dict(type='CACLoss')`` (λ 0.4, τ 0.1, τ_b 0.07).
         weight_branch_loss (dict): Config of the weight branch's loss.
@@ -98,7 +99,7 @@ class CACBranch(BaseModule):
                  weight_num_convs: int = 1,
                  weight_kernel_size: int = 1,
                  sampler: ConfigType = dict(
-                     type='ConfidenceAwareAnchorSampler'),
+                     type='ConfidenceAwarePositionSampler'),
                  loss_cac: ConfigType = dict(type='CACLoss'),
                  weight_branch_loss: ConfigType = _WEIGHT_BRANCH_LOSS,
                  ignore_index: int = 255,
@@ -144,8 +145,8 @@ class CACBranch(BaseModule):
             weight_channels if weight_num_convs else in_channels,
             num_classes,
             kernel_size=1)
-        self.sampler = MODELS.build(
-            _complete(sampler, dict(type='ConfidenceAwareAnchorSampler')))
+        self.sampler = TASK_UTILS.build(
+            _complete(sampler, dict(type='ConfidenceAwarePositionSampler')))
         self.loss_cac = MODELS.build(_complete(loss_cac, dict(type='CACLoss')))
         self.weight_branch_loss = MODELS.build(
             _complete(weight_branch_loss, _WEIGHT_BRANCH_LOSS))
@@ -187,8 +188,7 @@ class CACBranch(BaseModule):
             Tensor: ``loss_cac`` (a scalar, attached to ``embeds``).
         """
         size = embeds.shape[2:]
-        if seg_label.dim() == 3:
-            seg_label = seg_label.unsqueeze(1)
+        seg_label = label_batch(seg_label)
         label = self.loss_cac.resize_labels(seg_label, size)
         seg_logits = seg_logits.detach()
         if seg_logits.shape[2:] != size:
@@ -226,8 +226,7 @@ class CACBranch(BaseModule):
                              'classes')
         embeds = self.proj(x)
         weight_logits = self.weight_logits(x)
-        if seg_label.dim() == 3:
-            seg_label = seg_label.unsqueeze(1)
+        seg_label = label_batch(seg_label)
         weight_seg = resize(
             weight_logits,
             size=seg_label.shape[2:],

@@ -5,7 +5,8 @@ import torch.nn as nn
 from torch import Tensor
 
 from mmseg.registry import MODELS
-from ..utils.contrastive_utils import (LABEL_DOWNSAMPLE_MODES,
+from ..utils.contrastive_utils import (attached_zero,
+                                       LABEL_DOWNSAMPLE_MODES,
                                        downsample_labels, mean_over_images,
                                        split_by_image)
 from .contrastive_kernel import contrastive_kernel
@@ -230,9 +231,9 @@ class CACLoss(nn.Module):
             still attached to ``embeds`` (and to ``probs`` unless detached),
             when there are no samples or no anchor has a positive.
         """
-        zero = embeds.sum() * 0.
+        zero = attached_zero(embeds)
         if not self.detach_pair_weights:
-            zero = zero + probs.sum() * 0.
+            zero = zero + attached_zero(probs)
         if batch_inds is None or self.cross_image:
             loss = self.set_loss(embeds, labels, probs)
             if loss is None:

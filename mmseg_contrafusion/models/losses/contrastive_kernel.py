@@ -18,13 +18,15 @@ wrappers that choose its arguments:
 
 Memory is O(N x M) for N anchors and M contrast samples: callers bound N and M
 with a per-image sample budget (see
-:mod:`mmseg_contrafusion.models.utils.pixel_sampler`), never with the number
+:mod:`mmseg_contrafusion.models.utils.class_balanced_position_sampler`), never with the number
 of pixels.
 """
 from typing import Optional
 
 import torch
 from torch import Tensor
+
+from ..utils.contrastive_utils import attached_zero
 
 _DENOMINATORS = ('supcon', 'per_positive')
 _REDUCTIONS = ('mean', 'class_balanced', 'none')
@@ -51,7 +53,7 @@ def class_balanced_mean(values: Tensor,
     if valid is None:
         valid = torch.ones_like(labels, dtype=torch.bool)
     if not bool(valid.any()):
-        return values.sum() * 0.
+        return attached_zero(values)
     values = values[valid]
     classes, inverse = torch.unique(labels[valid], return_inverse=True)
     sums = values.new_zeros(len(classes)).index_add(0, inverse, values)
@@ -202,7 +204,7 @@ def contrastive_kernel(anchors: Tensor,
         if reduction == 'none':
             return per_anchor
         if not bool(has_pos.any()):
-            return logits.sum() * 0.
+            return attached_zero(logits)
         if reduction == 'mean':
             return per_anchor[has_pos].mean()
         return class_balanced_mean(per_anchor, anchor_labels, has_pos)

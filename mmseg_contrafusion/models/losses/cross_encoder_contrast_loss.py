@@ -7,10 +7,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
-from ..utils.contrastive_utils import (LABEL_DOWNSAMPLE_MODES,
+from ..utils.contrastive_utils import (attached_zero, label_batch,
+                                       LABEL_DOWNSAMPLE_MODES,
                                        downsample_labels, mean_over_images,
                                        split_by_image)
-from ..utils.pixel_sampler import ClassBalancedPixelSampler, SampleSeeder
+from ..utils.class_balanced_position_sampler import \
+    ClassBalancedPositionSampler
+from ..utils.sample_seeder import SampleSeeder
 from .contrastive_kernel import contrastive_kernel
 
 EmbedType = Union[Tensor, Sequence[Tensor]]
@@ -150,7 +153,7 @@ class CrossEncoderContrastLoss(nn.Module):
         self.cross_image = cross_image
         self.reduction = reduction
         self.label_downsample = label_downsample
-        self.sampler = ClassBalancedPixelSampler(
+        self.sampler = ClassBalancedPositionSampler(
             max_samples_per_image=max_samples_per_image,
             ignore_index=ignore_index,
             min_pixels=min_pixels,
@@ -303,12 +306,10 @@ class CrossEncoderContrastLoss(nn.Module):
         if len(transformer_embeds) != len(cnn_embeds):
             raise ValueError('transformer_embeds and cnn_embeds must have '
                              'the same number of levels')
-        if seg_label.dim() == 3:
-            seg_label = seg_label.unsqueeze(1)
+        seg_label = label_batch(seg_label)
         # A zero that touches every embedding keeps all projection heads in
         # the graph (DDP without find_unused_parameters) in every case.
-        zero = sum((t.sum() + c.sum()) * 0.
-                   for t, c in zip(transformer_embeds, cnn_embeds))
+        zero = attached_zero(*transformer_embeds, *cnn_embeds)
         step = self.seeder.next_step() if generator is None else None
         # Every level counts, also one without samples (a zero): a fixed
         # weight per (image, level) term keeps the batch rule exact.

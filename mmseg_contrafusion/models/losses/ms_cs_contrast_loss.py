@@ -6,10 +6,13 @@ import torch.nn as nn
 from torch import Tensor
 
 from mmseg.registry import MODELS
-from ..utils.contrastive_utils import (LABEL_DOWNSAMPLE_MODES,
+from ..utils.contrastive_utils import (attached_zero, label_batch,
+                                       LABEL_DOWNSAMPLE_MODES,
                                        downsample_labels, mean_over_images,
                                        split_by_image)
-from ..utils.pixel_sampler import ClassBalancedPixelSampler, SampleSeeder
+from ..utils.class_balanced_position_sampler import \
+    ClassBalancedPositionSampler
+from ..utils.sample_seeder import SampleSeeder
 from .contrastive_kernel import contrastive_kernel
 
 
@@ -35,7 +38,7 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
     multi-level features, each mapped by its own projection head into one
     L2-normalised embedding space (see :class:`MultiScaleContrastHead`). At
     every scale *s* labelled positions are drawn at random, class-balanced,
-    per image (:class:`ClassBalancedPixelSampler`; labels brought to the
+    per image (:class:`ClassBalancedPositionSampler`; labels brought to the
     scale by ``label_downsample``). With
     :math:`s_{ij} = z_i \cdot z_j / \tau`, positives :math:`P(i)` (same
     class) and negatives :math:`N(i)` (other classes):
@@ -216,7 +219,7 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
         self.label_downsample = label_downsample
         self.ms_loss_name = ms_loss_name
         self.cs_loss_name = cs_loss_name
-        self.sampler = ClassBalancedPixelSampler(
+        self.sampler = ClassBalancedPositionSampler(
             max_samples_per_image=max_samples_per_image,
             ignore_index=ignore_index,
             min_pixels=min_pixels,
@@ -288,7 +291,7 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
             have a positive; with ``cross_image=False`` the mean over all
             images of that mean per image (0 for an image without one).
         """
-        zero = samples.feats.sum() * 0.
+        zero = attached_zero(samples.feats)
         if samples.labels.numel() == 0:
             return zero
         if self.cross_image:
@@ -325,7 +328,7 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
         """
         contrast_feats = contrast.feats.detach() \
             if self.detach_low_res else contrast.feats
-        zero = anchors.feats.sum() * 0. + contrast_feats.sum() * 0.
+        zero = attached_zero(anchors.feats, contrast_feats)
         if anchors.labels.numel() == 0 or contrast.labels.numel() == 0:
             return zero
         if self.cross_image:
@@ -373,8 +376,7 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
             list[ScaleSamples]: Per scale, at most
             ``B * max_samples_per_image`` samples.
         """
-        if seg_label.dim() == 3:
-            seg_label = seg_label.unsqueeze(1)
+        seg_label = label_batch(seg_label)
         out = []
         for scale, embed in enumerate(embeds):
             label = self._scale_label(seg_label, embed.shape[2:])
@@ -415,7 +417,7 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
                              f'{self.num_scales} scale_weights')
         # A zero touching every map keeps all projection heads in the graph
         # (DDP without find_unused_parameters), whatever was sampled.
-        zero = sum(embed.sum() for embed in embeds) * 0.
+        zero = attached_zero(*embeds)
         step = self.seeder.next_step() if generator is None else None
         samples = self.sample(embeds, seg_label, generator, step)
         num_images = seg_label.shape[0]

@@ -16,7 +16,7 @@ Two rules, each in one place:
   each process's loss is the single-process loss: the loss and its gradient
   do not depend on how a batch is split across processes (with per-image
   budgets and per-image seeded sampling, see
-  :mod:`~mmseg_contrafusion.models.utils.pixel_sampler`). Averaging over the
+  :mod:`~mmseg_contrafusion.models.utils.class_balanced_position_sampler`). Averaging over the
   images *with* samples only would not have this property: an image without
   samples would then weigh 0 on a process shared with other images and 1/P
   on a process of its own. Modes that contrast samples of different images
@@ -37,6 +37,33 @@ import torch.nn.functional as F
 from torch import Tensor
 
 LABEL_DOWNSAMPLE_MODES = ('center', 'majority', 'nearest')
+
+
+def attached_zero(*tensors: Tensor) -> Tensor:
+    """A scalar zero that stays attached to the graph of ``tensors``.
+
+    What a loss returns when it has nothing to compute (no labelled pixel,
+    no anchor with a positive): every parameter upstream of ``tensors``
+    still gets a (zero) gradient, so DDP without ``find_unused_parameters``
+    does not wait for a gradient that never comes.
+
+    Args:
+        *tensors (Tensor): Tensors of any shape on the graph.
+
+    Returns:
+        Tensor: ``sum(t.sum() for t in tensors) * 0``, a scalar.
+    """
+    return sum(t.sum() for t in tensors) * 0.
+
+
+def label_batch(seg_label: Tensor) -> Tensor:
+    """Labels as (B, 1, H, W), from (B, H, W) or (B, 1, H, W)."""
+    if seg_label.dim() == 3:
+        seg_label = seg_label.unsqueeze(1)
+    if seg_label.dim() != 4 or seg_label.shape[1] != 1:
+        raise ValueError('seg_label must have shape (B, H, W) or '
+                         f'(B, 1, H, W), got {tuple(seg_label.shape)}')
+    return seg_label
 
 # Counts held at once by the majority vote (int64): 2**22 -> 32 MiB.
 _MAJORITY_MAX_COUNTS = 1 << 22

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 import mmseg_contrafusion  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg_contrafusion.models.losses import CACLoss, cac_pair_weights
-from mmseg_contrafusion.models.utils import ConfidenceAwareAnchorSampler
+from mmseg_contrafusion.models.utils import ConfidenceAwarePositionSampler
 
 
 def build(**kwargs):
@@ -261,7 +261,7 @@ def test_batch_rule_end_to_end_with_an_image_without_anchors():
     seg_logits = torch.randn(3, 3, 8, 8, generator=g)
     probs = torch.randn(3, 3, 8, 8, generator=g).softmax(dim=1)
     loss = build(loss_weight=0.4)
-    sampler = ConfidenceAwareAnchorSampler(
+    sampler = ConfidenceAwarePositionSampler(
         max_samples_per_image=24, threshold=5)
 
     def run(keep):

@@ -19,9 +19,9 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from mmseg.registry import MODELS
-from .pixel_sampler import (ClassBalancedPixelSampler, PixelSamples,
-                            labelled_positions, take_lowest_per_group)
+from mmseg.registry import TASK_UTILS
+from .base_position_sampler import (BasePositionSampler, SampledPositions,
+                                    labelled_positions, take_lowest_per_group)
 
 _ORDERS = ('marginal', 'random')
 
@@ -49,8 +49,8 @@ def hard_easy_quotas(num_hard: int, num_easy: int,
     return hard, easy
 
 
-@MODELS.register_module()
-class ConfidenceAwareAnchorSampler:
+@TASK_UTILS.register_module()
+class ConfidenceAwarePositionSampler(BasePositionSampler):
     r"""Confidence-aware marginal anchor sampling (CAMAS), per image.
 
     For each image *b* of a batch, at the resolution of the logits:
@@ -92,18 +92,13 @@ class ConfidenceAwareAnchorSampler:
             never are either). Defaults to 255.
     """
 
-    # The same picking of positions as the class-balanced random sampler.
-    gather = staticmethod(ClassBalancedPixelSampler.gather)
-
     def __init__(self,
                  max_samples_per_image: int = 512,
                  threshold: int = 100,
                  per_class_cap: Optional[int] = None,
                  order: str = 'marginal',
                  ignore_index: Optional[int] = 255) -> None:
-        if max_samples_per_image < 1:
-            raise ValueError('max_samples_per_image must be positive, got '
-                             f'{max_samples_per_image}')
+        super().__init__(max_samples_per_image, ignore_index)
         if threshold < 0:
             raise ValueError(f'threshold must be >= 0, got {threshold}')
         if order not in _ORDERS:
@@ -112,11 +107,9 @@ class ConfidenceAwareAnchorSampler:
         if per_class_cap < 1:
             raise ValueError('per_class_cap must be positive, got '
                              f'{per_class_cap}')
-        self.max_samples_per_image = max_samples_per_image
         self.threshold = threshold
         self.per_class_cap = per_class_cap
         self.order = order
-        self.ignore_index = ignore_index
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(max_samples_per_image='
@@ -174,8 +167,8 @@ class ConfidenceAwareAnchorSampler:
             # pixels by p(c).
             score = torch.where(easy, true_prob, -true_prob)
         else:
-            score = ClassBalancedPixelSampler._rand(
-                positions.numel(), positions.device, generator)
+            score = self.random_keys(positions.numel(), positions.device,
+                                     generator)
         return take_lowest_per_group(positions, set_id, score, quotas_t,
                                      set_sizes)
 
@@ -183,7 +176,7 @@ class ConfidenceAwareAnchorSampler:
     def sample(self,
                seg_logits: Tensor,
                seg_label: Tensor,
-               generator: Optional[torch.Generator] = None) -> PixelSamples:
+               generator: Optional[torch.Generator] = None) -> SampledPositions:
         """Sample anchors from each image of a batch.
 
         Args:
@@ -195,13 +188,13 @@ class ConfidenceAwareAnchorSampler:
                 ``order='random'``. Defaults to None (the global RNG).
 
         Returns:
-            PixelSamples: At most ``max_samples_per_image`` samples per image,
+            SampledPositions: At most ``max_samples_per_image`` samples per image,
             image by image, within an image group by group (classes in
             increasing order), hard before easy, each set in order of
             preference. Empty tensors when no class of any image has more
             than ``threshold`` pixels.
         """
-        if seg_label.dim() == 4:
+        if seg_label.dim() == 4 and seg_label.shape[1] == 1:
             seg_label = seg_label.squeeze(1)
         if seg_label.dim() != 3 or seg_logits.dim() != 4:
             raise ValueError('expected seg_logits (B, K, H, W) and seg_label '
@@ -216,12 +209,6 @@ class ConfidenceAwareAnchorSampler:
                              f'{tuple(seg_label.shape)}')
         flat_labels = seg_label.flatten(1).long()
         probs = seg_logits.detach().float().flatten(2).softmax(dim=1)
-        batch_inds, flat_inds = [], []
-        for b in range(flat_labels.shape[0]):
-            inds = self._sample_image(flat_labels[b], probs[b], generator)
-            flat_inds.append(inds)
-            batch_inds.append(torch.full_like(inds, b))
-        batch_inds_t = torch.cat(batch_inds)
-        flat_inds_t = torch.cat(flat_inds)
-        return PixelSamples(batch_inds_t, flat_inds_t,
-                            flat_labels[batch_inds_t, flat_inds_t])
+        return self.collect(
+            flat_labels,
+            lambda b: self._sample_image(flat_labels[b], probs[b], generator))

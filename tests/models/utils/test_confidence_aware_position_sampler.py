@@ -1,17 +1,17 @@
-"""ConfidenceAwareAnchorSampler (CAMAS): exact picks on a constructed case."""
+"""ConfidenceAwarePositionSampler (CAMAS): exact picks on a constructed case."""
 import pytest
 import torch
 
 import mmseg_contrafusion  # noqa: F401
-from mmseg.registry import MODELS
-from mmseg_contrafusion.models.utils import (ConfidenceAwareAnchorSampler,
+from mmseg.registry import TASK_UTILS
+from mmseg_contrafusion.models.utils import (ConfidenceAwarePositionSampler,
                                              hard_easy_quotas)
 
 
 def build(**kwargs):
-    cfg = dict(type='ConfidenceAwareAnchorSampler')
+    cfg = dict(type='ConfidenceAwarePositionSampler')
     cfg.update(kwargs)
-    return MODELS.build(cfg)
+    return TASK_UTILS.build(cfg)
 
 
 # One 2x8 image, 3 classes, positions y * 8 + x = 0..15. Each row: label and
@@ -147,4 +147,4 @@ def test_sampling_has_no_gradient_and_checks_shapes():
         build().sample(logits, labels[:, :, :4])
     with pytest.raises(ValueError, match='order'):
         build(order='hardest')
-    assert isinstance(build(), ConfidenceAwareAnchorSampler)
+    assert isinstance(build(), ConfidenceAwarePositionSampler)

@@ -1,15 +1,14 @@
-"""ClassBalancedPixelSampler: per-image budget, balance, ignore, seeds;
+"""ClassBalancedPositionSampler: per-image budget, balance, ignore, seeds;
 per-image seeding (per_image_seeds, SampleSeeder)."""
 import pytest
 import torch
 
 import mmseg_contrafusion  # noqa: F401
-from mmseg.registry import MODELS
-from mmseg_contrafusion.models.utils import (ClassBalancedPixelSampler,
-                                             balanced_quotas)
-from mmseg_contrafusion.models.utils.pixel_sampler import (SampleSeeder,
-                                                           label_fingerprint,
-                                                           per_image_seeds)
+from mmseg.registry import TASK_UTILS
+from mmseg_contrafusion.models.utils import (ClassBalancedPositionSampler,
+                                             SampleSeeder, balanced_quotas,
+                                             label_fingerprint,
+                                             per_image_seeds)
 
 
 @pytest.mark.parametrize('counts,budget,expected', [
@@ -29,7 +28,7 @@ def test_budget_is_per_image_and_balanced():
     label[0, 20:21, :10] = 1  # 10 px
     label[1, :, :25] = 3  # 1000 px
     label[1, :, 25:] = 4  # 1000 px
-    sampler = ClassBalancedPixelSampler(max_samples_per_image=100)
+    sampler = ClassBalancedPositionSampler(max_samples_per_image=100)
     samples = sampler.sample(label, torch.Generator().manual_seed(0))
     b0 = samples.labels[samples.batch_inds == 0]
     b1 = samples.labels[samples.batch_inds == 1]
@@ -49,17 +48,17 @@ def test_uniform_min_pixels_and_small_images():
     label = torch.zeros(1, 1, 8, 8, dtype=torch.long)
     label[..., :2] = 7  # 16 px
     label[..., 0, 2] = 5  # 1 px, below min_pixels
-    sampler = ClassBalancedPixelSampler(
+    sampler = ClassBalancedPositionSampler(
         max_samples_per_image=1000, min_pixels=2)
     samples = sampler.sample(label)
     assert len(samples) == 63 and not (samples.labels == 5).any()
-    uniform = ClassBalancedPixelSampler(
+    uniform = ClassBalancedPositionSampler(
         max_samples_per_image=10, class_balanced=False)
     assert len(uniform.sample(label)) == 10
 
 
 def test_all_ignored_gives_empty_samples():
-    sampler = ClassBalancedPixelSampler(max_samples_per_image=8)
+    sampler = ClassBalancedPositionSampler(max_samples_per_image=8)
     samples = sampler.sample(torch.full((3, 4, 4), 255))
     assert len(samples) == 0
     feats = torch.randn(3, 5, 4, 4)
@@ -68,7 +67,7 @@ def test_all_ignored_gives_empty_samples():
 
 def test_deterministic_with_generator():
     label = torch.randint(0, 4, (2, 16, 16))
-    sampler = ClassBalancedPixelSampler(max_samples_per_image=20)
+    sampler = ClassBalancedPositionSampler(max_samples_per_image=20)
     first = sampler.sample(label, torch.Generator().manual_seed(3))
     second = sampler.sample(label, torch.Generator().manual_seed(3))
     other = sampler.sample(label, torch.Generator().manual_seed(4))
@@ -84,8 +83,8 @@ def test_gather_picks_positions_with_gradient():
     feats = torch.arange(2 * 3 * 2 * 2, dtype=torch.float).reshape(
         2, 3, 2, 2).requires_grad_()
     label = torch.tensor([[[0, 255], [255, 255]], [[255, 255], [255, 1]]])
-    sampler = MODELS.build(
-        dict(type='ClassBalancedPixelSampler', max_samples_per_image=4))
+    sampler = TASK_UTILS.build(
+        dict(type='ClassBalancedPositionSampler', max_samples_per_image=4))
     samples = sampler.sample(label)
     picked = sampler.gather(feats, samples)
     assert torch.equal(picked, torch.stack([feats[0, :, 0, 0],
@@ -125,7 +124,7 @@ def test_seeds_depend_on_content_not_position():
 
 def test_seeded_draw_of_an_image_does_not_depend_on_its_batch():
     label = _labels(1)
-    sampler = ClassBalancedPixelSampler(max_samples_per_image=30)
+    sampler = ClassBalancedPositionSampler(max_samples_per_image=30)
     seeds = per_image_seeds(label, 0, 0)
     torch.manual_seed(0)
     batch = sampler.sample(label, seeds=seeds)
@@ -167,3 +166,16 @@ def test_sample_seeder_counts_training_steps_and_is_checkpointed():
     assert not off.enabled and off.image_seeds(label) is None
     with pytest.raises(ValueError):
         SampleSeeder(seed=-1)
+
+
+def test_samplers_share_a_base_and_live_in_task_utils():
+    """Both return positions (not mmseg's per-pixel weights) and are built
+    where mmseg builds its pixel samplers."""
+    from mmseg_contrafusion.models.utils import (
+        BasePositionSampler, ConfidenceAwarePositionSampler)
+    for name, cls in (('ClassBalancedPositionSampler',
+                       ClassBalancedPositionSampler),
+                      ('ConfidenceAwarePositionSampler',
+                       ConfidenceAwarePositionSampler)):
+        assert TASK_UTILS.get(name) is cls
+        assert issubclass(cls, BasePositionSampler)
