@@ -24,11 +24,13 @@ def load_tool(relative_path: str):
 def synthetic_cityscapes(tmp_path_factory) -> str:
     """A generated, converted Cityscapes tree: 4 train / 2 val, 256x128."""
     root = str(tmp_path_factory.mktemp('synthetic_cityscapes'))
-    maker = load_tool('tools/dataset_converters/make_synthetic_cityscapes.py')
-    converter = load_tool('tools/dataset_converters/cityscapes.py')
-    maker.make_synthetic_cityscapes(
+    from mmseg_contrafusion.datasets.cityscapes_conversion import \
+        convert_cityscapes
+    from mmseg_contrafusion.datasets.synthetic import \
+        make_synthetic_cityscapes
+    make_synthetic_cityscapes(
         root, num_train=4, num_val=2, width=256, height=128, seed=0)
-    converter.convert_cityscapes(root)
+    convert_cityscapes(root)
     return root
 
 
