@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 SYNTHETIC_CITYSCAPES_ROOT ?= data/synthetic_cityscapes
 DATA_ARGS ?=
 
-.PHONY: setup test demo data clean-venv
+.PHONY: setup test demo data lint format clean-venv
 
 # Creates/refreshes .venv: torch, mmcv (built with ops, wheel cached),
 # mmengine, mmseg, cityscapesscripts, the package (editable); then checks it.
@@ -17,6 +17,21 @@ setup:
 
 test: setup
 	$(PY) -m pytest tests -q
+
+# OpenMMLab's checks (settings in setup.cfg): flake8, isort, yapf, codespell.
+LINT_PATHS := mmseg_contrafusion tools tests configs setup.py
+lint: setup
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-lint.txt
+	$(VENV)/bin/flake8 $(LINT_PATHS)
+	$(VENV)/bin/isort --check-only --diff $(LINT_PATHS)
+	$(VENV)/bin/yapf --diff --recursive $(LINT_PATHS)
+	$(VENV)/bin/codespell $(LINT_PATHS) README.md docs
+
+# Rewrites the tree with isort and yapf (what `make lint` checks).
+format: setup
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-lint.txt
+	$(VENV)/bin/isort $(LINT_PATHS)
+	$(VENV)/bin/yapf --in-place --recursive $(LINT_PATHS)
 
 # Generates the Cityscapes-format street scenes and converts them with the
 # real converter (labelTrainIds PNGs, train/val/test lists).
