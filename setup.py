@@ -1,4 +1,7 @@
-"""Install mmseg_contrafusion (use `make test` / `make demo`, which set up the whole stack)."""
+"""Install mmseg_contrafusion.
+
+Use `make test` / `make demo`, which set up the whole stack.
+"""
 from setuptools import find_packages, setup
 
 
@@ -10,13 +13,14 @@ def readme() -> str:
 setup(
     name='mmseg_contrafusion',
     version='0.1.0',
-    description='Contrastive CNN-transformer fusion for semantic segmentation, '
-    'as an MMSegmentation 1.x plugin',
+    description='Contrastive CNN-transformer fusion for semantic '
+    'segmentation, as an MMSegmentation 1.x plugin',
     long_description=readme(),
     long_description_content_type='text/markdown',
     license='MIT',
     python_requires='>=3.10',
-    packages=find_packages(include=['mmseg_contrafusion', 'mmseg_contrafusion.*']),
+    packages=find_packages(
+        include=['mmseg_contrafusion', 'mmseg_contrafusion.*']),
     # torch and mmcv are installed by tools/setup_env.sh (mmcv built from
     # source with its ops); listing them here would let pip pick other builds.
     install_requires=[

@@ -1,8 +1,9 @@
 """mmseg_contrafusion: contrastive CNN-transformer fusion for MMSegmentation.
 
-Importing the package (``custom_imports = dict(imports=['mmseg_contrafusion'])``
-in a config) applies the stack fixes in :mod:`mmseg_contrafusion.compat` and
-registers every model, loss, dataset and hook into mmseg's registries.
+Importing the package (in a config:
+``custom_imports = dict(imports=['mmseg_contrafusion'])``) applies the stack
+fixes in :mod:`mmseg_contrafusion.compat` and registers every model, loss,
+dataset and hook into mmseg's registries.
 """
 from . import compat
 

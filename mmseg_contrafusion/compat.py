@@ -90,7 +90,9 @@ def _destroy_process_group() -> None:
 
 
 def cpu_distributed() -> None:
-    """Multi-process training and testing without a GPU (``--launcher pytorch``).
+    """Multi-process training and testing without a GPU.
+
+    For ``--launcher pytorch`` (``dist_train.sh`` / ``dist_test.sh``).
 
     mmengine 0.10.7 assumes CUDA in three places when distributed:
     ``_init_dist_pytorch`` calls ``torch.cuda.set_device`` (an AttributeError
@@ -148,8 +150,7 @@ def cpu_distributed() -> None:
         if self.distributed and not torch.cuda.is_available():
             from .engine.hooks.iter_sync_buffers_hook import \
                 IterSyncBuffersHook
-            if not any(isinstance(h, IterSyncBuffersHook)
-                       for h in self.hooks):
+            if not any(isinstance(h, IterSyncBuffersHook) for h in self.hooks):
                 self.register_hook(IterSyncBuffersHook())
 
     runner_module.Runner.register_hooks = register_hooks
@@ -177,7 +178,8 @@ def atomic_local_writes() -> None:
         folder = os.path.dirname(os.path.abspath(filepath))
         mkdir_or_exist(folder)
         fd, tmp = tempfile.mkstemp(
-            dir=folder, prefix=f'.{os.path.basename(filepath)}.',
+            dir=folder,
+            prefix=f'.{os.path.basename(filepath)}.',
             suffix='.tmp')
         try:
             with os.fdopen(fd, mode, **open_kwargs) as f:
@@ -235,8 +237,8 @@ def _mmengine_writes_in_place() -> bool:
 # name -> (fix, whether the stack has the bug it fixes)
 FIXES: Dict[str, Tuple[Callable[[], None], Callable[[], bool]]] = {
     'safe_checkpoint_load': (safe_checkpoint_load, _mmengine_loads_unsafely),
-    'cpu_distributed': (cpu_distributed,
-                        lambda: not torch.cuda.is_available()),
+    'cpu_distributed':
+    (cpu_distributed, lambda: not torch.cuda.is_available()),
     'atomic_local_writes': (atomic_local_writes, _mmengine_writes_in_place),
 }
 

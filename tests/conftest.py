@@ -26,8 +26,7 @@ def synthetic_cityscapes(tmp_path_factory) -> str:
     root = str(tmp_path_factory.mktemp('synthetic_cityscapes'))
     from mmseg_contrafusion.datasets.cityscapes_conversion import \
         convert_cityscapes
-    from mmseg_contrafusion.datasets.synthetic import \
-        make_synthetic_cityscapes
+    from mmseg_contrafusion.datasets.synthetic import make_synthetic_cityscapes
     make_synthetic_cityscapes(
         root, num_train=4, num_val=2, width=256, height=128, seed=0)
     convert_cityscapes(root)

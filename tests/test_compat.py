@@ -15,20 +15,30 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def run_python(code: str, disable: str = '', nproc: int = 0, timeout=180):
-    env = dict(os.environ, MMSEG_CONTRAFUSION_DISABLE_COMPAT=disable,
-               PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1')
+    env = dict(
+        os.environ,
+        MMSEG_CONTRAFUSION_DISABLE_COMPAT=disable,
+        PYTHONWARNINGS='ignore',
+        OMP_NUM_THREADS='1')
     env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
     if nproc:
-        script = osp.join(env.get('TMPDIR', '/tmp'),
-                          f'compat_probe_{os.getpid()}.py')
+        script = osp.join(
+            env.get('TMPDIR', '/tmp'), f'compat_probe_{os.getpid()}.py')
         with open(script, 'w') as f:
             f.write(textwrap.dedent(code))
-        cmd = [sys.executable, '-m', 'torch.distributed.run',
-               f'--nproc_per_node={nproc}', '--master_port=29533', script]
+        cmd = [
+            sys.executable, '-m', 'torch.distributed.run',
+            f'--nproc_per_node={nproc}', '--master_port=29533', script
+        ]
     else:
         cmd = [sys.executable, '-c', textwrap.dedent(code)]
-    return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        cmd,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
 
 
 def test_fixes_apply_where_their_bug_exists():
@@ -68,8 +78,9 @@ def runner_style_checkpoint(tmp_path_factory):
     torch.save(
         dict(
             state_dict={'w': torch.ones(2)},
-            meta=dict(message_hub=dict(log_scalars={'loss': HistoryBuffer()}),
-                      seed=np.int64(0))), path)
+            meta=dict(
+                message_hub=dict(log_scalars={'loss': HistoryBuffer()}),
+                seed=np.int64(0))), path)
     return path
 
 
@@ -93,8 +104,9 @@ def test_safe_checkpoint_load(runner_style_checkpoint):
 
 
 def test_missing_checkpoint_names_the_file(tmp_path):
-    import mmseg_contrafusion  # noqa: F401
     from mmengine.runner.checkpoint import _load_checkpoint
+
+    import mmseg_contrafusion  # noqa: F401
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         _load_checkpoint(str(tmp_path / 'nope.pth'))
 
@@ -188,7 +200,8 @@ class HalfWriter:
 
 os.fdopen = lambda *a, **k: HalfWriter(real_fdopen(*a, **k))
 builtins.open = lambda *a, **k: (HalfWriter(real_open(*a, **k))
-                                 if 'w' in (a[1] if len(a) > 1 else k.get('mode', 'r'))
+                                 if 'w' in (a[1] if len(a) > 1
+                                            else k.get('mode', 'r'))
                                  else real_open(*a, **k))
 try:
     save_checkpoint(dict(state_dict=dict(w=torch.ones(1000))), path)
@@ -197,7 +210,8 @@ except Killed:
 os.fdopen, builtins.open = real_fdopen, real_open
 ckpt = _load_checkpoint(path, map_location='cpu')
 assert ckpt['state_dict']['w'].sum().item() == 0, 'old checkpoint changed'
-leftovers = [f for f in os.listdir(os.path.dirname(path)) if f.endswith('.tmp')]
+leftovers = [f for f in os.listdir(os.path.dirname(path))
+             if f.endswith('.tmp')]
 assert not leftovers, leftovers
 print('INTACT')
 '''
@@ -214,8 +228,9 @@ def test_atomic_local_writes(tmp_path):
 
 
 def test_resume_falls_back_when_last_checkpoint_pointer_is_empty(tmp_path):
-    import mmseg_contrafusion  # noqa: F401
     import mmengine.runner.runner as runner_module
+
+    import mmseg_contrafusion  # noqa: F401
     for it in (2, 4, 10):
         (tmp_path / f'iter_{it}.pth').write_bytes(b'complete')
     (tmp_path / 'last_checkpoint').write_text('')  # killed while writing

@@ -1,6 +1,7 @@
 # Runtime shared by every config of the project (mmseg's default_runtime plus
 # the plugin import, so mmseg's own tools can run these configs too).
-custom_imports = dict(imports=['mmseg_contrafusion'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmseg_contrafusion'], allow_failed_imports=False)
 default_scope = 'mmseg'
 env_cfg = dict(
     cudnn_benchmark=True,

@@ -36,5 +36,6 @@ model = dict(
                 cross_image=False,
                 loss_name='loss_cac'))))
 custom_hooks = [
-    dict(type='LossWeightWarmupHook', start_iter=5000, loss_names=['loss_cac'])
+    dict(
+        type='LossWeightWarmupHook', start_iter=5000, loss_names=['loss_cac'])
 ]

@@ -42,5 +42,6 @@ model = dict(
 # loss_cac has weight 0 for the first 5000 iterations (still computed, so
 # every parameter gets a gradient).
 custom_hooks = [
-    dict(type='LossWeightWarmupHook', start_iter=5000, loss_names=['loss_cac'])
+    dict(
+        type='LossWeightWarmupHook', start_iter=5000, loss_names=['loss_cac'])
 ]

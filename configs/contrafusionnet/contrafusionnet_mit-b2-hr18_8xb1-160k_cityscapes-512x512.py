@@ -2,8 +2,8 @@
 # poly, 160k iterations, 8 GPUs x 1 image, Cityscapes 512x512 crops.
 _base_ = [
     '../_base_/models/contrafusionnet_mit-hr18.py',
-    '../_base_/datasets/cityscapes_512x512.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_adamw_160k.py'
+    '../_base_/datasets/cityscapes_512x512.py', '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_adamw_160k.py'
 ]
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)

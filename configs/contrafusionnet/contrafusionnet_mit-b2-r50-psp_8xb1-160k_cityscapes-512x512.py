@@ -3,8 +3,8 @@
 # Cityscapes 512x512 crops; CE + Dice + cross-encoder contrast.
 _base_ = [
     '../_base_/models/contrafusionnet_mit-r50-psp.py',
-    '../_base_/datasets/cityscapes_512x512.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_adamw_160k.py'
+    '../_base_/datasets/cityscapes_512x512.py', '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_adamw_160k.py'
 ]
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)

@@ -9,8 +9,7 @@
 # x 1 image, 512x512 crops, slide inference).
 _base_ = [
     '../_base_/models/contrafusionnet_mit-r50-psp.py',
-    '../_base_/datasets/cityscapes_512x512.py',
-    '../_base_/default_runtime.py',
+    '../_base_/datasets/cityscapes_512x512.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_adamw_160k.py'
 ]
 crop_size = (512, 512)

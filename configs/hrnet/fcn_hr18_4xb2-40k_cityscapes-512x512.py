@@ -5,7 +5,8 @@ _base_ = [
     '../_base_/models/fcn_hr18.py', '../_base_/datasets/cityscapes_512x512.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_40k.py'
 ]
-custom_imports = dict(imports=['mmseg_contrafusion'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmseg_contrafusion'], allow_failed_imports=False)
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)
 model = dict(data_preprocessor=data_preprocessor)

@@ -2,7 +2,8 @@
 # at 512x512 crop, 40k iterations, 4 GPUs x 2 images. mmseg's own config
 # (512x1024 crop) is hrnet/fcn_hr48_4xb2-40k_cityscapes-512x1024.py.
 _base_ = './fcn_hr18_4xb2-40k_cityscapes-512x512.py'
-custom_imports = dict(imports=['mmseg_contrafusion'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmseg_contrafusion'], allow_failed_imports=False)
 model = dict(
     pretrained='open-mmlab://msra/hrnetv2_w48',
     backbone=dict(

@@ -24,7 +24,8 @@ model = dict(
                 num_modules=1, num_blocks=(1, 1, 1),
                 num_channels=(16, 32, 64)),
             stage4=dict(
-                num_modules=1, num_blocks=(1, 1, 1, 1),
+                num_modules=1,
+                num_blocks=(1, 1, 1, 1),
                 num_channels=(16, 32, 64, 128)))),
     decode_head=dict(
         in_channels=widths, channels=sum(widths), norm_cfg=norm_cfg),

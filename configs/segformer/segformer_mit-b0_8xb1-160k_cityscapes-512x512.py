@@ -7,11 +7,11 @@
 # table's crop, so its numbers are not mmseg's official ones.
 _base_ = [
     '../_base_/models/segformer_mit-b0.py',
-    '../_base_/datasets/cityscapes_512x512.py',
-    '../_base_/default_runtime.py',
+    '../_base_/datasets/cityscapes_512x512.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_adamw_160k.py'
 ]
-custom_imports = dict(imports=['mmseg_contrafusion'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmseg_contrafusion'], allow_failed_imports=False)
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)
 checkpoint = 'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/segformer/mit_b0_20220624-7e0fe6dd.pth'  # noqa

@@ -11,7 +11,8 @@ _base_ = [
     '../_base_/datasets/cityscapes_512x512_seed.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_seed_100e.py'
 ]
-custom_imports = dict(imports=['mmseg_contrafusion'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmseg_contrafusion'], allow_failed_imports=False)
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)
 model = dict(

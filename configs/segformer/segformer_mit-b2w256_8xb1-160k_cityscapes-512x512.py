@@ -6,7 +6,8 @@
 # No ImageNet weights exist for this width (MiT-B2's do not fit stage 3), so
 # the encoder starts from random init, as in the ContraFusionNet seed.
 _base_ = './segformer_mit-b0_8xb1-160k_cityscapes-512x512.py'
-custom_imports = dict(imports=['mmseg_contrafusion'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmseg_contrafusion'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         init_cfg=None,

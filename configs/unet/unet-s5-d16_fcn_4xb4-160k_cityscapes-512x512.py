@@ -4,10 +4,11 @@
 # unet/unet-s5-d16_fcn_4xb4-160k_cityscapes-512x1024.py; the model is the same.
 _base_ = [
     '../_base_/models/fcn_unet_s5-d16.py',
-    '../_base_/datasets/cityscapes_512x512.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_160k.py'
+    '../_base_/datasets/cityscapes_512x512.py', '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_160k.py'
 ]
-custom_imports = dict(imports=['mmseg_contrafusion'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmseg_contrafusion'], allow_failed_imports=False)
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)
 model = dict(

@@ -46,8 +46,9 @@ class CheckedCityscapesDataset(CityscapesDataset):
         if root and not osp.isdir(root):
             raise DatasetError(
                 f'Cityscapes data root {root} does not exist: download and '
-                'unzip leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip '
-                f'there and run `{CONVERTER} {root}`, or set data_root '
+                'unzip leftImg8bit_trainvaltest.zip and '
+                f'gtFine_trainvaltest.zip there and run `{CONVERTER} {root}`, '
+                'or set data_root '
                 '(e.g. --cfg-options train_dataloader.dataset.data_root=...).')
         img_dir = self.data_prefix.get('img_path', '')
         if not osp.isdir(img_dir):
@@ -58,8 +59,8 @@ class CheckedCityscapesDataset(CityscapesDataset):
         data_list = super().load_data_list()
         if not data_list:
             raise DatasetError(
-                f'no *{self.img_suffix} images under {img_dir}'
-                + (f' listed in {self.ann_file}' if self.ann_file else '') +
+                f'no *{self.img_suffix} images under {img_dir}' +
+                (f' listed in {self.ann_file}' if self.ann_file else '') +
                 ': the split is empty; check data_root, data_prefix and '
                 'ann_file.')
         if self.check_labels:

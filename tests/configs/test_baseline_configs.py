@@ -93,8 +93,7 @@ def models():
 def built(models, path):
     if path not in models:
         torch.manual_seed(0)
-        models[path] = pf.build_model(
-            pf.load_config(path), init_weights=False)
+        models[path] = pf.build_model(pf.load_config(path), init_weights=False)
     return models[path]
 
 
@@ -124,8 +123,8 @@ def test_config_conventions(path):
     assert cfg.train_dataloader.batch_size == int(match['batch'])
     # Project data and evaluation, as ContraFusionNet (the seed schedule
     # with the seed's augmentation).
-    data_base = ('cityscapes_512x512_seed.py' if match['schedule'] == '100e'
-                 else 'cityscapes_512x512.py')
+    data_base = ('cityscapes_512x512_seed.py'
+                 if match['schedule'] == '100e' else 'cityscapes_512x512.py')
     data = pf.load_config(
         osp.join(REPO_ROOT, 'configs/_base_/datasets', data_base))
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -159,8 +158,9 @@ def test_seed_variants_use_the_contrafusionnet_seed_setting():
         osp.join(bases, 'datasets/cityscapes_512x512_seed.py'))
     cfn = sorted(
         glob.glob(
-            osp.join(REPO_ROOT, 'configs/contrafusionnet/'
-                     'contrafusionnet_*_1xb1-100e_cityscapes-512x512.py')))
+            osp.join(
+                REPO_ROOT, 'configs/contrafusionnet/'
+                'contrafusionnet_*_1xb1-100e_cityscapes-512x512.py')))
     for path in CONFIGS:
         if '_1xb1-100e_' not in path:
             continue
@@ -214,14 +214,13 @@ def test_params_match_mmseg_build(models, ours):
     ref_shapes = {k: tuple(v.shape) for k, v in reference.named_parameters()}
     assert ours_shapes == ref_shapes
     ref_buffers = {k: tuple(v.shape) for k, v in reference.named_buffers()}
-    assert {k: tuple(v.shape)
-            for k, v in model.named_buffers()} == ref_buffers
+    assert {k: tuple(v.shape) for k, v in model.named_buffers()} == ref_buffers
     # The inference path drops exactly the auxiliary head, where there is
     # one (counting needs a backward pass: only done where it matters).
     if getattr(model, 'auxiliary_head', None) is not None:
         ours_count = pf.count_params(model, (32, 32))
-        assert ours_count['total'] == sum(
-            p.numel() for p in reference.parameters())
+        assert ours_count['total'] == sum(p.numel()
+                                          for p in reference.parameters())
         assert ours_count['training_only_modules'] == ['auxiliary_head']
         aux = sum(p.numel() for p in model.auxiliary_head.parameters())
         assert ours_count['inference'] == ours_count['total'] - aux
@@ -229,8 +228,9 @@ def test_params_match_mmseg_build(models, ours):
 
 def test_contrafusionnet_mit_widths(models):
     """segformer_mit-b2w256: ContraFusionNet's MiT, widths 64..512."""
-    path = osp.join(REPO_ROOT, 'configs/segformer/'
-                    'segformer_mit-b2w256_8xb1-160k_cityscapes-512x512.py')
+    path = osp.join(
+        REPO_ROOT, 'configs/segformer/'
+        'segformer_mit-b2w256_8xb1-160k_cityscapes-512x512.py')
     model = built(models, path)
     with torch.no_grad():
         feats = model.extract_feat(torch.randn(1, 3, 64, 64))
@@ -239,8 +239,9 @@ def test_contrafusionnet_mit_widths(models):
     # MiT-B2 differs only in stage 3 (320 wide, 5 heads).
     b2 = pf.build_model(
         pf.load_config(
-            osp.join(MMSEG_CONFIGS, 'segformer/'
-                     'segformer_mit-b2_8xb1-160k_cityscapes-1024x1024.py')),
+            osp.join(
+                MMSEG_CONFIGS, 'segformer/'
+                'segformer_mit-b2_8xb1-160k_cityscapes-1024x1024.py')),
         init_weights=False)
     ours = dict(model.named_parameters())
     differ = sorted({

@@ -59,8 +59,7 @@ def test_hrnet_pair_differs_only_by_cac():
     assert base.crop_size == cac.crop_size == (512, 1024)
     assert base.train_dataloader.batch_size == 2
     assert base.train_cfg.max_iters == cac.train_cfg.max_iters == 40000
-    assert base.model.backbone.extra.stage4.num_channels == (48, 96, 192,
-                                                             384)
+    assert base.model.backbone.extra.stage4.num_channels == (48, 96, 192, 384)
     assert base.model.decode_head.type == 'FCNHead'
     assert cac.model.decode_head.type == 'CACFCNHead'
     head = cac.model.decode_head.to_dict()
@@ -70,9 +69,9 @@ def test_hrnet_pair_differs_only_by_cac():
     assert base.get('custom_hooks') is None
 
 
-@pytest.mark.parametrize('path', [p for p in CONFIGS if 'cac' in
-                                  osp.basename(p).split('_')[0]],
-                         ids=osp.basename)
+@pytest.mark.parametrize(
+    'path', [p for p in CONFIGS if 'cac' in osp.basename(p).split('_')[0]],
+    ids=osp.basename)
 def test_cac_settings(path):
     cfg = Config.fromfile(path)
     cac = cfg.model.decode_head.cac
@@ -82,8 +81,7 @@ def test_cac_settings(path):
     assert cac.loss_cac.temperature == 0.1  # tau
     assert cac.loss_cac.base_temperature == 0.07  # tau_b
     assert cac.weight_branch_loss.loss_weight == 1.5  # beta
-    hooks = [h for h in cfg.custom_hooks
-             if h.type == 'LossWeightWarmupHook']
+    hooks = [h for h in cfg.custom_hooks if h.type == 'LossWeightWarmupHook']
     assert len(hooks) == 1 and hooks[0].loss_names == ['loss_cac']
     HOOKS.build(hooks[0])
     if 'tiny' in path:
@@ -126,8 +124,10 @@ def test_tiny_config_trains_with_cac():
         sample.set_metainfo(dict(img_shape=(128, 128)))
         samples.append(sample)
     losses = model.loss(torch.randn(2, 3, 128, 128), samples)
-    assert {'decode.loss_ce', 'decode.loss_dice', 'decode.loss_contrast',
-            'decode.loss_cac', 'decode.loss_ce_weight'} <= set(losses)
+    assert {
+        'decode.loss_ce', 'decode.loss_dice', 'decode.loss_contrast',
+        'decode.loss_cac', 'decode.loss_ce_weight'
+    } <= set(losses)
     assert losses['decode.loss_cac'].item() != 0
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     assert not [n for n, p in model.named_parameters() if p.grad is None]

@@ -4,14 +4,15 @@ import os.path as osp
 
 import pytest
 from mmengine.config import Config
+
+import mmseg_contrafusion  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
-import mmseg_contrafusion  # noqa: F401
-
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY = osp.join(REPO_ROOT, 'configs/contrafusionnet/'
-                'contrafusionnet_tiny_2xb2-400it_synthetic-256x256.py')
+TINY = osp.join(
+    REPO_ROOT, 'configs/contrafusionnet/'
+    'contrafusionnet_tiny_2xb2-400it_synthetic-256x256.py')
 
 register_all_modules()
 
@@ -26,5 +27,4 @@ def test_unknown_key_names_class_and_key(where):
     message = str(info.value)
     assert 'fusoin' in message
     # The head passes unknown keys on to mmseg's BaseDecodeHead.
-    assert ('DualEncoder' if where == 'segmentor' else
-            'DecodeHead') in message
+    assert ('DualEncoder' if where == 'segmentor' else 'DecodeHead') in message

@@ -84,8 +84,9 @@ def test_config_builds_and_runs(path):
     if head.type == 'ECFDHead':
         # The context position embedding is sized for the crop (1/16 grid).
         assert tuple(head.pos_shape) == (crop[0] // 16, crop[1] // 16)
-    mscs = [h for h in aux_heads(cfg.model)
-            if h.type == 'MultiScaleContrastHead']
+    mscs = [
+        h for h in aux_heads(cfg.model) if h.type == 'MultiScaleContrastHead'
+    ]
     if osp.dirname(path).endswith('mscs'):
         assert mscs
     for h in mscs:
@@ -111,9 +112,11 @@ def batch(num=2, size=64):
     samples = []
     for _ in range(num):
         sample = SegDataSample(
-            metainfo=dict(ori_shape=(size, size), img_shape=(size, size),
-                          pad_shape=(size, size),
-                          padding_size=[0, 0, 0, 0]))
+            metainfo=dict(
+                ori_shape=(size, size),
+                img_shape=(size, size),
+                pad_shape=(size, size),
+                padding_size=[0, 0, 0, 0]))
         sample.gt_sem_seg = PixelData(
             data=torch.randint(0, 5, (1, size, size)))
         samples.append(sample)

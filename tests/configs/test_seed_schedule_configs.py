@@ -52,8 +52,9 @@ def types(pipeline):
 
 def test_configs_found():
     families = {rel(p).split('/')[0] for p in SEED}
-    assert {'contrafusionnet', 'segformer', 'pspnet', 'deeplabv3', 'hrnet',
-            'unet'} <= families
+    assert {
+        'contrafusionnet', 'segformer', 'pspnet', 'deeplabv3', 'hrnet', 'unet'
+    } <= families
     assert len(SEED) >= 9
     assert MMSEG_STYLE_160K
 
@@ -102,8 +103,10 @@ def test_seed_mit_drop_path_rate(path):
 
 
 @pytest.mark.parametrize(
-    'path', sorted(set(MMSEG_STYLE_160K) |
-                   {mmseg_style_sibling(p) for p in SEED}), ids=rel)
+    'path',
+    sorted(set(MMSEG_STYLE_160K) | {mmseg_style_sibling(p)
+                                    for p in SEED}),
+    ids=rel)
 def test_mmseg_style_configs_keep_the_strong_recipe(path):
     cfg = Config.fromfile(path)
     pipeline = types(cfg.train_dataloader.dataset.pipeline)
@@ -129,8 +132,11 @@ def test_seed_pipeline_runs(tmp_path):
     mmcv.imwrite(label, seg_path)
     pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
     sample = pipeline(
-        dict(img_path=img_path, seg_map_path=seg_path, reduce_zero_label=False,
-             seg_fields=[]))
+        dict(
+            img_path=img_path,
+            seg_map_path=seg_path,
+            reduce_zero_label=False,
+            seg_fields=[]))
     assert tuple(sample['inputs'].shape) == (3, 512, 512)
     seg = sample['data_samples'].gt_sem_seg.data.numpy()
     assert seg.shape == (1, 512, 512)
@@ -140,13 +146,19 @@ def test_seed_pipeline_runs(tmp_path):
     # Test and TTA pipelines run too: 512x512 input (TTA: 0.5x..1.75x of
     # it, each also flipped).
     test = Compose(cfg.test_dataloader.dataset.pipeline)(
-        dict(img_path=img_path, seg_map_path=seg_path,
-             reduce_zero_label=False, seg_fields=[]))
+        dict(
+            img_path=img_path,
+            seg_map_path=seg_path,
+            reduce_zero_label=False,
+            seg_fields=[]))
     assert tuple(test['inputs'].shape) == (3, 512, 512)
     assert test['data_samples'].gt_sem_seg.data.shape[1:] == (1024, 2048)
     tta = Compose(cfg.tta_pipeline)(
-        dict(img_path=img_path, seg_map_path=seg_path,
-             reduce_zero_label=False, seg_fields=[]))
+        dict(
+            img_path=img_path,
+            seg_map_path=seg_path,
+            reduce_zero_label=False,
+            seg_fields=[]))
     sizes = sorted({tuple(x.shape[1:]) for x in tta['inputs']})
     assert len(tta['inputs']) == 12
     assert sizes[0] == (256, 256) and sizes[-1] == (896, 896)

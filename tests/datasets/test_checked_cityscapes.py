@@ -3,10 +3,10 @@ import os
 import shutil
 
 import pytest
-from mmseg.registry import DATASETS
-from mmseg.utils import register_all_modules
 
 import mmseg_contrafusion  # noqa: F401
+from mmseg.registry import DATASETS
+from mmseg.utils import register_all_modules
 from mmseg_contrafusion.datasets.checked_cityscapes import DatasetError
 
 register_all_modules(init_default_scope=True)
@@ -64,8 +64,9 @@ def test_image_without_label_names_both(tmp_path, synthetic_cityscapes):
     root = str(tmp_path / 'copy')
     shutil.copytree(synthetic_cityscapes, root)
     labels = sorted(
-        os.path.join(d, f) for d, _, fs in os.walk(os.path.join(root, 'gtFine'))
-        for f in fs if f.endswith('_labelTrainIds.png'))
+        os.path.join(d, f)
+        for d, _, fs in os.walk(os.path.join(root, 'gtFine')) for f in fs
+        if f.endswith('_labelTrainIds.png'))
     os.remove(labels[0])
     with pytest.raises(DatasetError, match='labelTrainIds') as info:
         build(root, split=labels[0].split(os.sep)[-3])
@@ -159,8 +160,8 @@ def test_image_smaller_than_crop_is_padded(synthetic_cityscapes):
         pad_val=0,
         seg_pad_val=255)
     batch = preprocessor(
-        dict(inputs=[sample['inputs']],
-             data_samples=[sample['data_samples']]), training=True)
+        dict(inputs=[sample['inputs']], data_samples=[sample['data_samples']]),
+        training=True)
     assert batch['inputs'].shape == (1, 3, 256, 256)
     seg = batch['data_samples'][0].gt_sem_seg.data
     assert seg.shape[-2:] == (256, 256)

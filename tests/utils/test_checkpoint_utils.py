@@ -29,8 +29,8 @@ def payload(tmp_path):
     """A checkpoint whose unpickling would create ``marker``."""
     marker = str(tmp_path / 'code_ran')
     path = str(tmp_path / 'iter_1.pth')
-    torch.save(dict(state_dict={'w': torch.ones(2)}, meta=RunsCode(marker)),
-               path)
+    torch.save(
+        dict(state_dict={'w': torch.ones(2)}, meta=RunsCode(marker)), path)
     return path, marker
 
 
@@ -38,8 +38,10 @@ def payload(tmp_path):
 def legacy(tmp_path):
     """A legacy full pickle holding an object outside the allow-list."""
     path = str(tmp_path / 'legacy.pth')
-    torch.save(dict(state_dict={'w': torch.ones(3)},
-                    meta=dict(extra=pickle.PickleBuffer)), path)
+    torch.save(
+        dict(
+            state_dict={'w': torch.ones(3)},
+            meta=dict(extra=pickle.PickleBuffer)), path)
     return path
 
 
@@ -82,13 +84,17 @@ def test_runner_style_numpy_values_load():
     from mmengine.logging import HistoryBuffer
     buffer = HistoryBuffer()
     buffer.update(np.float64(1.5))
-    values = dict(history=buffer, seed=np.int64(7), lr=np.float32(0.1),
-                  flag=np.bool_(True), array=np.arange(4, dtype=np.int32))
+    values = dict(
+        history=buffer,
+        seed=np.int64(7),
+        lr=np.float32(0.1),
+        flag=np.bool_(True),
+        array=np.arange(4, dtype=np.int32))
     data = io.BytesIO()
     torch.save(values, data)
     raw = data.getvalue()
-    path = osp.join(os.environ.get('TMPDIR', '/tmp'),
-                    f'numpy_values_{os.getpid()}.pth')
+    path = osp.join(
+        os.environ.get('TMPDIR', '/tmp'), f'numpy_values_{os.getpid()}.pth')
     with open(path, 'wb') as f:
         f.write(raw)
     try:
@@ -105,8 +111,11 @@ def test_corrupt_checkpoint_is_one_line_naming_the_file(tmp_path, damage):
     torch.save(dict(state_dict={'w': torch.ones(1000)}), path)
     content = open(path, 'rb').read()
     with open(path, 'wb') as f:
-        f.write({'truncated': content[:len(content) // 2], 'empty': b'',
-                 'text': b'not a checkpoint'}[damage])
+        f.write({
+            'truncated': content[:len(content) // 2],
+            'empty': b'',
+            'text': b'not a checkpoint'
+        }[damage])
     with pytest.raises(CorruptCheckpointError) as info:
         load_checkpoint_file(path)
     message = info.value.one_line()

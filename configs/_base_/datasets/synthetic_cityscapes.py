@@ -1,6 +1,7 @@
 # The generated street scenes in Cityscapes layout (512x256 images), the
 # default data of `make demo` and the tests. Create them with
-#   python tools/dataset_converters/make_synthetic_cityscapes.py data/synthetic_cityscapes
+#   python tools/dataset_converters/make_synthetic_cityscapes.py \
+#       data/synthetic_cityscapes
 #   python tools/dataset_converters/cityscapes.py data/synthetic_cityscapes
 _base_ = './cityscapes.py'
 data_root = '{{$SYNTHETIC_CITYSCAPES_ROOT:data/synthetic_cityscapes/}}'

@@ -37,5 +37,4 @@ model = dict(
                 num_channels=(18, 36, 72, 144))),
         init_cfg=dict(
             type='Pretrained', checkpoint='open-mmlab://msra/hrnetv2_w18')),
-    decode_head=dict(
-        cnn_in_channels=[18, 36, 72, 144], pool_scales=None))
+    decode_head=dict(cnn_in_channels=[18, 36, 72, 144], pool_scales=None))

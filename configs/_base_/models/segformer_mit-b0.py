@@ -1,4 +1,5 @@
-# Vendored from mmseg 1.2.2 configs/_base_/models/segformer_mit-b0.py (config data, unchanged)
+# Vendored from mmseg 1.2.2 configs/_base_/models/segformer_mit-b0.py
+# (config data, unchanged)
 # so that no config depends on where mmseg is installed.
 # model settings
 norm_cfg = dict(type='SyncBN', requires_grad=True)

@@ -1,5 +1,4 @@
-from .checkpoint_match_hook import (CheckpointMatchHook,
-                                    CheckpointMismatchError)
+from .checkpoint_match_hook import CheckpointMatchHook, CheckpointMismatchError
 from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
 from .iter_sync_buffers_hook import IterSyncBuffersHook
 from .loss_weight_warmup_hook import LossWeightWarmupHook
@@ -7,5 +6,6 @@ from .num_class_check_hook import NumClassCheckHook
 
 __all__ = [
     'CheckpointMatchHook', 'CheckpointMismatchError', 'FiniteLossHook',
-    'IterSyncBuffersHook', 'LossWeightWarmupHook', 'NonFiniteLossError', 'NumClassCheckHook'
+    'IterSyncBuffersHook', 'LossWeightWarmupHook', 'NonFiniteLossError',
+    'NumClassCheckHook'
 ]

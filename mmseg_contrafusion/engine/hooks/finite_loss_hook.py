@@ -49,11 +49,11 @@ class FiniteLossHook(Hook):
             last = _last_checkpoint(runner.work_dir)
             raise NonFiniteLossError(
                 f'non-finite loss at iteration {runner.iter + 1}: {terms}. '
-                'Training stopped before saving this iteration; '
-                + (f'the last good checkpoint is {last} (continue with '
-                   '--resume after lowering the learning rate or the weight '
-                   'of that term).' if last else 'no checkpoint was saved '
-                   'yet; lower the learning rate or the weight of that term.'))
+                'Training stopped before saving this iteration; ' +
+                (f'the last good checkpoint is {last} (continue with '
+                 '--resume after lowering the learning rate or the weight '
+                 'of that term).' if last else 'no checkpoint was saved '
+                 'yet; lower the learning rate or the weight of that term.'))
 
 
 def _last_checkpoint(work_dir: str) -> Optional[str]:

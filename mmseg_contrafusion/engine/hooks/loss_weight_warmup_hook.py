@@ -101,11 +101,11 @@ class LossWeightWarmupHook(Hook):
         if warming != self._warming:
             names = ', '.join(self._base_weights)
             runner.logger.info(
-                f'{self.__class__.__name__}: iteration {runner.iter}: '
-                + (f'{self.attribute} of {names} is 0 until iteration '
-                   f'{self.start_iter}' if warming else
-                   f'{self.attribute} of {names} restored to '
-                   f'{list(self._base_weights.values())}'))
+                f'{self.__class__.__name__}: iteration {runner.iter}: ' +
+                (f'{self.attribute} of {names} is 0 until iteration '
+                 f'{self.start_iter}'
+                 if warming else f'{self.attribute} of {names} restored to '
+                 f'{list(self._base_weights.values())}'))
             self._warming = warming
 
     def before_train(self, runner) -> None:

@@ -7,7 +7,7 @@ from .multi_scale_contrast_head import MultiScaleContrastHead
 from .two_stream_decode_head import TwoStreamDecodeHead
 
 __all__ = [
-    'TwoStreamDecodeHead', 'ContrastiveFusionHead', 'ECFDHead',
-    'CACFCNHead', 'MultiScaleContrastHead', 'CrossEncoderContrastBranch',
-    'CACBranch', 'build_cac_branch'
+    'TwoStreamDecodeHead', 'ContrastiveFusionHead', 'ECFDHead', 'CACFCNHead',
+    'MultiScaleContrastHead', 'CrossEncoderContrastBranch', 'CACBranch',
+    'build_cac_branch'
 ]

@@ -12,7 +12,6 @@ from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
 from ..utils.contrastive_utils import label_batch
 from ..utils.projection_head import ProjectionHead
 
-
 # The weight branch's loss: cross-entropy weighted by beta = 1.5.
 _WEIGHT_BRANCH_LOSS = dict(
     type='CrossEntropyLoss',
@@ -90,26 +89,26 @@ class CACBranch(BaseModule):
             as mmseg's ``conv_seg``.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 num_classes: int,
-                 embed_dim: int = 256,
-                 proj_channels: Optional[int] = None,
-                 weight_channels: Optional[int] = None,
-                 weight_num_convs: int = 1,
-                 weight_kernel_size: int = 1,
-                 sampler: ConfigType = dict(
-                     type='ConfidenceAwarePositionSampler'),
-                 loss_cac: ConfigType = dict(type='CACLoss'),
-                 weight_branch_loss: ConfigType = _WEIGHT_BRANCH_LOSS,
-                 ignore_index: int = 255,
-                 align_corners: bool = False,
-                 conv_cfg: OptConfigType = None,
-                 norm_cfg: OptConfigType = dict(type='BN'),
-                 act_cfg: ConfigType = dict(type='ReLU'),
-                 init_cfg: OptMultiConfig = dict(
-                     type='Normal', std=0.01,
-                     override=dict(name='weight_cls'))) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        embed_dim: int = 256,
+        proj_channels: Optional[int] = None,
+        weight_channels: Optional[int] = None,
+        weight_num_convs: int = 1,
+        weight_kernel_size: int = 1,
+        sampler: ConfigType = dict(type='ConfidenceAwarePositionSampler'),
+        loss_cac: ConfigType = dict(type='CACLoss'),
+        weight_branch_loss: ConfigType = _WEIGHT_BRANCH_LOSS,
+        ignore_index: int = 255,
+        align_corners: bool = False,
+        conv_cfg: OptConfigType = None,
+        norm_cfg: OptConfigType = dict(type='BN'),
+        act_cfg: ConfigType = dict(type='ReLU'),
+        init_cfg: OptMultiConfig = dict(
+            type='Normal', std=0.01, override=dict(name='weight_cls'))
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_classes < 2:
             raise ValueError('CAC needs a softmax over at least 2 classes, '
@@ -193,14 +192,15 @@ class CACBranch(BaseModule):
         seg_logits = seg_logits.detach()
         if seg_logits.shape[2:] != size:
             seg_logits = resize(
-                seg_logits, size=size, mode='bilinear',
+                seg_logits,
+                size=size,
+                mode='bilinear',
                 align_corners=self.align_corners)
         samples = self.sampler.sample(seg_logits, label)
         return self.loss_cac(
             self.sampler.gather(embeds, samples),
             samples.labels,
-            self.sampler.gather(weight_logits.float().softmax(dim=1),
-                                samples),
+            self.sampler.gather(weight_logits.float().softmax(dim=1), samples),
             batch_inds=samples.batch_inds,
             num_images=embeds.shape[0])
 

@@ -121,7 +121,8 @@ class ContrastiveFusionHead(TwoStreamDecodeHead):
         self.pool_scales = pool_scales
         self.contrast_levels = tuple(contrast_levels)
         conv_kwargs = dict(
-            conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
         # Optional top-down path, then the all-MLP decoder.
         self.top_down_convs = None
@@ -163,7 +164,9 @@ class ContrastiveFusionHead(TwoStreamDecodeHead):
         if tuple(x.shape[2:]) == tuple(size):
             return x
         return resize(
-            x, size=size, mode=self.interpolate_mode,
+            x,
+            size=size,
+            mode=self.interpolate_mode,
             align_corners=self.align_corners)
 
     def stack_levels(self, fused: List[Tensor]) -> Tensor:
@@ -225,6 +228,5 @@ class ContrastiveFusionHead(TwoStreamDecodeHead):
         seg_label = self._stack_batch_gt(batch_data_samples)
         losses.update(self.contrast_loss(feats, seg_label))
         if self.with_cac:
-            losses.update(self.cac_branch.loss(stacked, seg_logits,
-                                               seg_label))
+            losses.update(self.cac_branch.loss(stacked, seg_logits, seg_label))
         return losses

@@ -55,9 +55,8 @@ class CrossEncoderContrastBranch(BaseModule):
         super().__init__(init_cfg=init_cfg)
         num_levels = len(in_channels)
         self.contrast_levels = tuple(contrast_levels)
-        if not self.contrast_levels or any(
-                not 0 <= level < num_levels
-                for level in self.contrast_levels):
+        if not self.contrast_levels or any(not 0 <= level < num_levels
+                                           for level in self.contrast_levels):
             raise ValueError(
                 f'contrast_levels {self.contrast_levels} must be a '
                 f'non-empty subset of range({num_levels})')
@@ -93,9 +92,8 @@ class CrossEncoderContrastBranch(BaseModule):
             shape (B, embed_dim, H_l, W_l) for each stream.
         """
         t_embeds = [
-            proj(laterals.transformer[level])
-            for proj, level in zip(self.transformer_projs,
-                                   self.contrast_levels)
+            proj(laterals.transformer[level]) for proj, level in zip(
+                self.transformer_projs, self.contrast_levels)
         ]
         c_embeds = [
             proj(laterals.cnn[level])
@@ -115,5 +113,6 @@ class CrossEncoderContrastBranch(BaseModule):
             dict[str, Tensor]: ``{loss_name: loss}``.
         """
         t_embeds, c_embeds = self.embed(laterals)
-        return {self.loss_name: self.loss_contrast(t_embeds, c_embeds,
-                                                   seg_label)}
+        return {
+            self.loss_name: self.loss_contrast(t_embeds, c_embeds, seg_label)
+        }

@@ -1,7 +1,6 @@
 """Training-only auxiliary head carrying the MS/CS contrastive loss."""
 from typing import List, Optional, Sequence, Tuple
 
-import torch.nn as nn
 from mmengine.model import ModuleList
 from torch import Tensor
 

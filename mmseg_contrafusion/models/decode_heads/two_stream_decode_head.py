@@ -92,8 +92,8 @@ class TwoStreamDecodeHead(BaseDecodeHead):
                              'transformer_in_channels and/or cnn_in_channels')
         for key, value in (('in_channels', in_channels),
                            ('transformer_in_channels',
-                            transformer_in_channels),
-                           ('cnn_in_channels', cnn_in_channels)):
+                            transformer_in_channels), ('cnn_in_channels',
+                                                       cnn_in_channels)):
             if value is not None and len(value) != len(in_index):
                 raise ValueError(f'{name}: {key} has {len(value)} levels but '
                                  f'in_index selects {len(in_index)}')
@@ -104,9 +104,8 @@ class TwoStreamDecodeHead(BaseDecodeHead):
             input_transform='multiple_select',
             in_index=list(in_index),
             **kwargs)
-        self.transformer_in_channels = (
-            None if transformer_in_channels is None else
-            list(transformer_in_channels))
+        self.transformer_in_channels = (None if transformer_in_channels is None
+                                        else list(transformer_in_channels))
         self.cnn_in_channels = (None if cnn_in_channels is None else
                                 list(cnn_in_channels))
         self.num_levels = len(in_index)
@@ -147,8 +146,8 @@ class TwoStreamDecodeHead(BaseDecodeHead):
     def streams(self) -> Tuple[str, ...]:
         """tuple[str]: The streams this head reads, in :data:`STREAMS`
         order; empty for a head on a single ordinary backbone."""
-        widths = dict(transformer=self.transformer_in_channels,
-                      cnn=self.cnn_in_channels)
+        widths = dict(
+            transformer=self.transformer_in_channels, cnn=self.cnn_in_channels)
         return tuple(s for s in STREAMS if widths[s] is not None)
 
     @property
@@ -241,10 +240,9 @@ class TwoStreamDecodeHead(BaseDecodeHead):
             ``acc_seg`` and the contrastive loss's ``loss_name``.
         """
         feats = self.fuse(inputs)
-        losses = self.loss_by_feat(self.decode(feats.fused),
-                                   batch_data_samples)
+        losses = self.loss_by_feat(
+            self.decode(feats.fused), batch_data_samples)
         losses.update(
             self.contrast_loss(feats,
                                self._stack_batch_gt(batch_data_samples)))
         return losses
-

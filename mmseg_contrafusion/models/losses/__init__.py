@@ -4,7 +4,6 @@ from .cross_encoder_contrast_loss import CrossEncoderContrastLoss
 from .ms_cs_contrast_loss import MultiScaleCrossScaleContrastLoss
 
 __all__ = [
-    'CACLoss', 'cac_pair_weights',
-    'contrastive_kernel', 'class_balanced_mean', 'CrossEncoderContrastLoss',
-    'MultiScaleCrossScaleContrastLoss'
+    'CACLoss', 'cac_pair_weights', 'contrastive_kernel', 'class_balanced_mean',
+    'CrossEncoderContrastLoss', 'MultiScaleCrossScaleContrastLoss'
 ]

@@ -5,8 +5,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from mmseg.registry import MODELS
-from ..utils.contrastive_utils import (attached_zero,
-                                       LABEL_DOWNSAMPLE_MODES,
+from ..utils.contrastive_utils import (LABEL_DOWNSAMPLE_MODES, attached_zero,
                                        downsample_labels, mean_over_images,
                                        split_by_image)
 from .contrastive_kernel import contrastive_kernel
@@ -159,8 +158,7 @@ class CACLoss(nn.Module):
         """str: Name of the loss item in the log (``loss_*``)."""
         return self._loss_name
 
-    def resize_labels(self, seg_label: Tensor,
-                      size: Sequence[int]) -> Tensor:
+    def resize_labels(self, seg_label: Tensor, size: Sequence[int]) -> Tensor:
         """Labels at the embedding resolution (:func:`downsample_labels`).
 
         What a caller (e.g. :class:`CACBranch`) gives the anchor sampler.

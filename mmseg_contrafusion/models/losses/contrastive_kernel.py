@@ -18,7 +18,8 @@ wrappers that choose its arguments:
 
 Memory is O(N x M) for N anchors and M contrast samples: callers bound N and M
 with a per-image sample budget (see
-:mod:`mmseg_contrafusion.models.utils.class_balanced_position_sampler`), never with the number
+:mod:`~mmseg_contrafusion.models.utils.class_balanced_position_sampler`),
+never with the number
 of pixels.
 """
 from typing import Optional
@@ -57,8 +58,8 @@ def class_balanced_mean(values: Tensor,
     values = values[valid]
     classes, inverse = torch.unique(labels[valid], return_inverse=True)
     sums = values.new_zeros(len(classes)).index_add(0, inverse, values)
-    counts = values.new_zeros(len(classes)).index_add(
-        0, inverse, torch.ones_like(values))
+    counts = values.new_zeros(len(classes)).index_add(0, inverse,
+                                                      torch.ones_like(values))
     return (sums / counts).mean()
 
 

@@ -7,12 +7,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
-from ..utils.contrastive_utils import (attached_zero, label_batch,
-                                       LABEL_DOWNSAMPLE_MODES,
-                                       downsample_labels, mean_over_images,
-                                       split_by_image)
 from ..utils.class_balanced_position_sampler import \
     ClassBalancedPositionSampler
+from ..utils.contrastive_utils import (LABEL_DOWNSAMPLE_MODES, attached_zero,
+                                       downsample_labels, label_batch,
+                                       mean_over_images, split_by_image)
 from ..utils.sample_seeder import SampleSeeder
 from .contrastive_kernel import contrastive_kernel
 
@@ -246,8 +245,7 @@ class CrossEncoderContrastLoss(nn.Module):
         t_samples = self.sampler.gather(t_embed, samples)
         c_samples = self.sampler.gather(c_embed, samples)
         if self.cross_image:
-            return self.pair_loss(t_samples, c_samples,
-                                  samples.labels) + zero
+            return self.pair_loss(t_samples, c_samples, samples.labels) + zero
         per_image = [
             self.pair_loss(t_samples[keep], c_samples[keep],
                            samples.labels[keep]) if keep.numel() else None
@@ -255,8 +253,7 @@ class CrossEncoderContrastLoss(nn.Module):
         ]
         return mean_over_images(per_image, zero)
 
-    def resize_labels(self, seg_label: Tensor,
-                      size: Sequence[int]) -> Tensor:
+    def resize_labels(self, seg_label: Tensor, size: Sequence[int]) -> Tensor:
         """Labels at an embedding map's size (:func:`downsample_labels`).
 
         Args:
@@ -316,8 +313,9 @@ class CrossEncoderContrastLoss(nn.Module):
         losses: List[Tensor] = [
             self._level_loss(t_embed, c_embed, seg_label, generator, zero,
                              step, f'level{level}')
-            for level, (t_embed, c_embed) in enumerate(
-                zip(transformer_embeds, cnn_embeds))
+            for level, (
+                t_embed,
+                c_embed) in enumerate(zip(transformer_embeds, cnn_embeds))
         ]
         if not losses:
             return zero

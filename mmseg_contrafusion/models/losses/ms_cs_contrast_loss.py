@@ -6,12 +6,11 @@ import torch.nn as nn
 from torch import Tensor
 
 from mmseg.registry import MODELS
-from ..utils.contrastive_utils import (attached_zero, label_batch,
-                                       LABEL_DOWNSAMPLE_MODES,
-                                       downsample_labels, mean_over_images,
-                                       split_by_image)
 from ..utils.class_balanced_position_sampler import \
     ClassBalancedPositionSampler
+from ..utils.contrastive_utils import (LABEL_DOWNSAMPLE_MODES, attached_zero,
+                                       downsample_labels, label_batch,
+                                       mean_over_images, split_by_image)
 from ..utils.sample_seeder import SampleSeeder
 from .contrastive_kernel import contrastive_kernel
 
@@ -166,8 +165,7 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
                  temperature: float = 0.1,
                  cross_scale_temperature: Optional[float] = None,
                  scale_weights: Sequence[float] = (1.0, 0.7, 0.4, 0.1),
-                 cross_scale_pairs: Sequence[Sequence[int]] = ((0, 3),
-                                                               (0, 2)),
+                 cross_scale_pairs: Sequence[Sequence[int]] = ((0, 3), (0, 2)),
                  cross_scale_weights: Sequence[float] = (1.0, 1.0),
                  loss_weight: float = 0.1,
                  max_samples_per_image: int = 1024,
@@ -186,8 +184,8 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
         if temperature <= 0 or cs_temperature <= 0:
             raise ValueError('temperatures must be positive, got '
                              f'{temperature} and {cs_temperature}')
-        pairs = tuple(tuple(int(i) for i in pair)
-                      for pair in cross_scale_pairs)
+        pairs = tuple(
+            tuple(int(i) for i in pair) for pair in cross_scale_pairs)
         if any(len(pair) != 2 for pair in pairs):
             raise ValueError('cross_scale_pairs must hold (anchor_scale, '
                              f'contrast_scale) pairs, got {pairs}')
@@ -249,8 +247,10 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
 
     @staticmethod
     def _num_images(*samples: ScaleSamples) -> int:
-        inds = [int(x.batch_inds.max()) + 1 for x in samples
-                if x.batch_inds.numel()]
+        inds = [
+            int(x.batch_inds.max()) + 1 for x in samples
+            if x.batch_inds.numel()
+        ]
         return max(inds, default=1)
 
     def _within(self, feats: Tensor, labels: Tensor) -> Tensor:
@@ -332,8 +332,8 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
         if anchors.labels.numel() == 0 or contrast.labels.numel() == 0:
             return zero
         if self.cross_image:
-            return self._cross(anchors.feats, anchors.labels,
-                               contrast_feats, contrast.labels)
+            return self._cross(anchors.feats, anchors.labels, contrast_feats,
+                               contrast.labels)
         if num_images is None:
             num_images = self._num_images(anchors, contrast)
         per_image = []
@@ -349,8 +349,7 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
         return mean_over_images(per_image, zero)
 
     @torch.no_grad()
-    def _scale_label(self, seg_label: Tensor,
-                     size: Tuple[int, int]) -> Tensor:
+    def _scale_label(self, seg_label: Tensor, size: Tuple[int, int]) -> Tensor:
         return downsample_labels(seg_label, size, self.ignore_index,
                                  self.label_downsample)
 

@@ -7,8 +7,8 @@ from torch import Tensor
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
-from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
-                         SampleList, add_prefix)
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, SampleList,
+                         add_prefix)
 from .dual_feats import STREAMS, DualFeats
 
 
@@ -105,8 +105,7 @@ class DualEncoder(EncoderDecoder):
                              'backbone')
         if cnn_neck is not None and cnn_backbone is None:
             raise ValueError('cnn_neck is set but there is no cnn_backbone')
-        aux_streams = self._auxiliary_streams(auxiliary_head,
-                                              auxiliary_stream)
+        aux_streams = self._auxiliary_streams(auxiliary_head, auxiliary_stream)
         if pretrained is not None:
             if backbone is None:
                 raise ValueError('pretrained applies to the transformer '
@@ -163,9 +162,9 @@ class DualEncoder(EncoderDecoder):
         return 'transformer' if self.with_transformer else 'cnn'
 
     @staticmethod
-    def _auxiliary_streams(auxiliary_head: OptMultiConfig,
-                           auxiliary_stream: Union[str, Sequence[str]]
-                           ) -> List[str]:
+    def _auxiliary_streams(
+            auxiliary_head: OptMultiConfig,
+            auxiliary_stream: Union[str, Sequence[str]]) -> List[str]:
         """The stream of each auxiliary head, validated.
 
         Returns:

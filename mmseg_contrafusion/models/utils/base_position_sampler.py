@@ -23,8 +23,7 @@ class SampledPositions(NamedTuple):
         return int(self.labels.numel())
 
 
-def labelled_positions(labels: Tensor,
-                       ignore_index: Optional[int]) -> Tensor:
+def labelled_positions(labels: Tensor, ignore_index: Optional[int]) -> Tensor:
     """Flat indices of the labelled pixels of one label map.
 
     Args:
@@ -150,4 +149,3 @@ class BasePositionSampler:
         """
         flat = feats.flatten(2)  # (B, D, H*W)
         return flat[samples.batch_inds, :, samples.flat_inds]
-

@@ -100,7 +100,8 @@ class ClassBalancedPositionSampler(BasePositionSampler):
                 _, inverse, counts = torch.unique(
                     classes, return_inverse=True, return_counts=True)
                 positions = positions[counts[inverse] >= self.min_pixels]
-            keys = self.random_keys(positions.numel(), positions.device, generator)
+            keys = self.random_keys(positions.numel(), positions.device,
+                                    generator)
             order = keys.argsort()[:self.max_samples_per_image]
             return positions[order]
 
@@ -134,7 +135,8 @@ class ClassBalancedPositionSampler(BasePositionSampler):
                 global RNG when that is None too).
 
         Returns:
-            SampledPositions: At most ``B * max_samples_per_image`` samples, image
+            SampledPositions: At most ``B * max_samples_per_image`` samples,
+            image
             by image. Empty tensors when no pixel is labelled.
         """
         seg_label = self.label_maps(seg_label)

@@ -140,8 +140,8 @@ class ConfidenceAwarePositionSampler(BasePositionSampler):
         _, inverse, counts = torch.unique(
             classes, return_inverse=True, return_counts=True)
         in_group = counts[inverse] > self.threshold
-        positions, classes, inverse = (positions[in_group],
-                                       classes[in_group], inverse[in_group])
+        positions, classes, inverse = (positions[in_group], classes[in_group],
+                                       inverse[in_group])
         if positions.numel() == 0:
             return positions
         # Renumber the groups 0..T-1.
@@ -173,10 +173,11 @@ class ConfidenceAwarePositionSampler(BasePositionSampler):
                                      set_sizes)
 
     @torch.no_grad()
-    def sample(self,
-               seg_logits: Tensor,
-               seg_label: Tensor,
-               generator: Optional[torch.Generator] = None) -> SampledPositions:
+    def sample(
+            self,
+            seg_logits: Tensor,
+            seg_label: Tensor,
+            generator: Optional[torch.Generator] = None) -> SampledPositions:
         """Sample anchors from each image of a batch.
 
         Args:
@@ -188,7 +189,8 @@ class ConfidenceAwarePositionSampler(BasePositionSampler):
                 ``order='random'``. Defaults to None (the global RNG).
 
         Returns:
-            SampledPositions: At most ``max_samples_per_image`` samples per image,
+            SampledPositions: At most ``max_samples_per_image`` samples per
+            image,
             image by image, within an image group by group (classes in
             increasing order), hard before easy, each set in order of
             preference. Empty tensors when no class of any image has more

@@ -16,7 +16,8 @@ Two rules, each in one place:
   each process's loss is the single-process loss: the loss and its gradient
   do not depend on how a batch is split across processes (with per-image
   budgets and per-image seeded sampling, see
-  :mod:`~mmseg_contrafusion.models.utils.class_balanced_position_sampler`). Averaging over the
+  :mod:`~mmseg_contrafusion.models.utils.class_balanced_position_sampler`).
+  Averaging over the
   images *with* samples only would not have this property: an image without
   samples would then weigh 0 on a process shared with other images and 1/P
   on a process of its own. Modes that contrast samples of different images
@@ -64,6 +65,7 @@ def label_batch(seg_label: Tensor) -> Tensor:
         raise ValueError('seg_label must have shape (B, H, W) or '
                          f'(B, 1, H, W), got {tuple(seg_label.shape)}')
     return seg_label
+
 
 # Counts held at once by the majority vote (int64): 2**22 -> 32 MiB.
 _MAJORITY_MAX_COUNTS = 1 << 22

@@ -161,8 +161,8 @@ class SampleSeeder(nn.Module):
             step = int(self.step)
         return per_image_seeds(seg_label, self.seed, step, stream)
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              strict, missing_keys, unexpected_keys,
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys,
                               error_msgs) -> None:
         # Checkpoints written before the counter existed: start at 0.
         key = prefix + 'step'

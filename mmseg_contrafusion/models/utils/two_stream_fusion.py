@@ -84,8 +84,10 @@ class TwoStreamFusion(BaseModule):
                  interpolate_mode: str = 'bilinear',
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        widths = [w for w in (transformer_in_channels, cnn_in_channels)
-                  if w is not None]
+        widths = [
+            w for w in (transformer_in_channels, cnn_in_channels)
+            if w is not None
+        ]
         if not widths:
             raise ValueError('TwoStreamFusion needs at least one stream: set '
                              'transformer_in_channels and/or cnn_in_channels')
@@ -106,9 +108,8 @@ class TwoStreamFusion(BaseModule):
         if pool_scales is not None and cnn_in_channels is None:
             raise ValueError('pool_scales (the PSP context) needs a CNN '
                              'stream')
-        self.transformer_in_channels = (
-            None if transformer_in_channels is None else
-            list(transformer_in_channels))
+        self.transformer_in_channels = (None if transformer_in_channels is None
+                                        else list(transformer_in_channels))
         self.cnn_in_channels = (None if cnn_in_channels is None else
                                 list(cnn_in_channels))
         self.channels = list(channels)
@@ -143,8 +144,8 @@ class TwoStreamFusion(BaseModule):
                         **conv_kwargs))
             else:
                 convs.append(
-                    ConvModule(self.cnn_in_channels[-1], self.channels[-1],
-                               1, **conv_kwargs))
+                    ConvModule(self.cnn_in_channels[-1], self.channels[-1], 1,
+                               **conv_kwargs))
             self.cnn_convs = ModuleList(convs)
         self.fusions = None
         if self.is_dual:
@@ -182,8 +183,9 @@ class TwoStreamFusion(BaseModule):
         """
         t_lat = c_lat = None
         if self.transformer_convs is not None:
-            t_lat = [c(x) for c, x in zip(self.transformer_convs,
-                                          feats.transformer)]
+            t_lat = [
+                c(x) for c, x in zip(self.transformer_convs, feats.transformer)
+            ]
         if self.cnn_convs is not None:
             c_lat = [c(x) for c, x in zip(self.cnn_convs, feats.cnn)]
         if t_lat is not None and c_lat is not None:

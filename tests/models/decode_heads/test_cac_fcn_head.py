@@ -49,8 +49,9 @@ def fcn_plain_cfg():
 def hr_feats(batch=2, seed=0):
     g = torch.Generator().manual_seed(seed)
     return [
-        torch.randn(batch, c, SIZE // 4 // 2**i, SIZE // 4 // 2**i,
-                    generator=g) for i, c in enumerate(HR_CHANNELS)
+        torch.randn(
+            batch, c, SIZE // 4 // 2**i, SIZE // 4 // 2**i, generator=g)
+        for i, c in enumerate(HR_CHANNELS)
     ]
 
 
@@ -78,16 +79,14 @@ def test_loss_keys_and_inference_unchanged():
     head = MODELS.build(fcn_cfg())
     head.init_weights()
     losses = head.train().loss(hr_feats(), data_samples(), None)
-    assert set(losses) == {'loss_ce', 'loss_cac', 'loss_ce_weight',
-                           'acc_seg'}
+    assert set(losses) == {'loss_ce', 'loss_cac', 'loss_ce_weight', 'acc_seg'}
     assert all(torch.isfinite(v).all() for v in losses.values())
     assert losses['loss_cac'] != 0
     # The inference path is FCNHead's: same weights, same logits.
     plain = MODELS.build(fcn_plain_cfg())
     missing, unexpected = plain.load_state_dict(
         head.state_dict(), strict=False)
-    assert not missing and all(k.startswith('cac_branch.')
-                               for k in unexpected)
+    assert not missing and all(k.startswith('cac_branch.') for k in unexpected)
     head.eval()
     plain.eval()
     with torch.no_grad():
@@ -115,8 +114,8 @@ def test_every_parameter_gets_gradient(case):
     head = MODELS.build(fcn_cfg()).train()
     if case == 'warmup':
         head.cac_branch.loss_cac.loss_weight = 0.
-    losses = head.loss(hr_feats(), data_samples(
-        ignore_all=case == 'all_ignore'), None)
+    losses = head.loss(hr_feats(),
+                       data_samples(ignore_all=case == 'all_ignore'), None)
     if case != 'normal':
         assert losses['loss_cac'].item() == 0
     assert all(torch.isfinite(v).all() for v in losses.values())
@@ -155,15 +154,13 @@ def test_contrast_loss_does_not_depend_on_the_split():
     """
     torch.manual_seed(0)
     branch = MODELS.build(
-        dict(type='CACBranch', in_channels=8, num_classes=NUM_CLASSES,
-             **CAC))
+        dict(type='CACBranch', in_channels=8, num_classes=NUM_CLASSES, **CAC))
     g = torch.Generator().manual_seed(5)
     embeds = F.normalize(torch.randn(4, 8, 8, 8, generator=g), dim=1)
     seg_logits = torch.randn(4, NUM_CLASSES, 8, 8, generator=g)
     weight_logits = torch.randn(4, NUM_CLASSES, 8, 8, generator=g)
-    label = torch.stack([
-        s.gt_sem_seg.data for s in data_samples(batch=4, seed=3)
-    ])
+    label = torch.stack(
+        [s.gt_sem_seg.data for s in data_samples(batch=4, seed=3)])
     whole = branch.contrast_loss(embeds, seg_logits, weight_logits, label)
     halves = [
         branch.contrast_loss(embeds[i:i + 2], seg_logits[i:i + 2],
@@ -191,9 +188,11 @@ def test_no_cac_is_a_plain_fcn_head():
 
 def test_configuration_errors():
     with pytest.raises(ValueError, match='softmax'):
-        MODELS.build(fcn_cfg(num_classes=2, out_channels=1,
-                             loss_decode=dict(type='CrossEntropyLoss',
-                                              use_sigmoid=True)))
+        MODELS.build(
+            fcn_cfg(
+                num_classes=2,
+                out_channels=1,
+                loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True)))
     with pytest.raises(ValueError, match='loss_'):
         MODELS.build(fcn_cfg(cac=dict(loss_cac=dict(loss_name='cac'))))
 
@@ -217,8 +216,11 @@ def fusion_cfg(**kwargs):
         norm_cfg=dict(type='BN', requires_grad=True),
         loss_decode=[
             dict(type='CrossEntropyLoss', loss_name='loss_ce'),
-            dict(type='DiceLoss', use_sigmoid=False, naive_dice=True,
-                 loss_name='loss_dice')
+            dict(
+                type='DiceLoss',
+                use_sigmoid=False,
+                naive_dice=True,
+                loss_name='loss_dice')
         ],
         loss_contrast=dict(
             type='CrossEncoderContrastLoss', max_samples_per_image=16),
@@ -240,8 +242,10 @@ def test_fusion_head_with_cac():
     head = MODELS.build(fusion_cfg()).train()
     assert head.with_cac and head.cac_branch.in_channels == 16 * 4
     losses = head.loss(streams(), data_samples(), None)
-    assert set(losses) == {'loss_ce', 'loss_dice', 'loss_contrast',
-                           'loss_cac', 'loss_ce_weight', 'acc_seg'}
+    assert set(losses) == {
+        'loss_ce', 'loss_dice', 'loss_contrast', 'loss_cac', 'loss_ce_weight',
+        'acc_seg'
+    }
     total(losses).backward()
     assert not [n for n, p in head.named_parameters() if p.grad is None]
 

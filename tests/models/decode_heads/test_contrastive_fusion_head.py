@@ -5,9 +5,9 @@ from mmengine.structures import PixelData
 
 import mmseg_contrafusion  # noqa: F401
 from mmseg.registry import MODELS
-from mmseg_contrafusion.models.segmentors import DualFeats
 from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
+from mmseg_contrafusion.models.segmentors import DualFeats
 
 register_all_modules(init_default_scope=True)
 
@@ -31,10 +31,13 @@ def head_cfg(**kwargs):
         dropout_ratio=0.1,
         norm_cfg=dict(type='BN', requires_grad=True),
         loss_decode=[
-            dict(type='CrossEntropyLoss', loss_weight=1.0,
-                 loss_name='loss_ce'),
-            dict(type='DiceLoss', use_sigmoid=False, naive_dice=True,
-                 loss_name='loss_dice')
+            dict(
+                type='CrossEntropyLoss', loss_weight=1.0, loss_name='loss_ce'),
+            dict(
+                type='DiceLoss',
+                use_sigmoid=False,
+                naive_dice=True,
+                loss_name='loss_dice')
         ],
         loss_contrast=dict(
             type='CrossEncoderContrastLoss', max_samples_per_image=32))
@@ -76,8 +79,7 @@ def test_forward_shapes(fusion, variant):
     out = head(both_streams())
     assert out.shape == (2, NUM_CLASSES, SIZE // 4, SIZE // 4)
     losses = head.train().loss(both_streams(), data_samples(), None)
-    assert set(losses) == {'loss_ce', 'loss_dice', 'loss_contrast',
-                           'acc_seg'}
+    assert set(losses) == {'loss_ce', 'loss_dice', 'loss_contrast', 'acc_seg'}
 
 
 @pytest.mark.parametrize('kwargs', [
@@ -100,9 +102,10 @@ def test_forward_runs_no_contrastive_module():
     def fail(*args, **kwargs):
         raise AssertionError('contrastive module called in forward')
 
-    for module in [head.contrast.loss_contrast,
-                   *head.contrast.transformer_projs,
-                   *head.contrast.cnn_projs]:
+    for module in [
+            head.contrast.loss_contrast, *head.contrast.transformer_projs,
+            *head.contrast.cnn_projs
+    ]:
         module.register_forward_pre_hook(fail)
     out = head(both_streams())
     assert out.shape[1] == NUM_CLASSES
@@ -116,8 +119,7 @@ def test_contrast_loss_is_its_own_term():
     # gradient reaches each stream's lateral projection.
     head.zero_grad()
     losses['loss_contrast'].backward()
-    for convs in (head.front_end.transformer_convs,
-                  head.front_end.cnn_convs):
+    for convs in (head.front_end.transformer_convs, head.front_end.cnn_convs):
         grads = [p.grad for p in convs[3].parameters()]
         assert all(g is not None and g.abs().sum() > 0 for g in grads)
     assert head.conv_seg.weight.grad is None
@@ -126,8 +128,8 @@ def test_contrast_loss_is_its_own_term():
 @pytest.mark.parametrize('stream_name', ['transformer', 'cnn'])
 def test_single_stream(stream_name):
     if stream_name == 'transformer':
-        cfg = head_cfg(cnn_in_channels=None, pool_scales=None,
-                       loss_contrast=None)
+        cfg = head_cfg(
+            cnn_in_channels=None, pool_scales=None, loss_contrast=None)
         inputs = DualFeats(stream(T_CHANNELS), None)
     else:
         cfg = head_cfg(transformer_in_channels=None, loss_contrast=None)
@@ -177,11 +179,12 @@ def test_model_init_weights_starts_every_gate_at_one_half():
     from mmengine.config import Config
 
     from mmseg_contrafusion.utils import strip_pretrained
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
-    cfg = Config.fromfile(osp.join(
-        repo, 'configs/contrafusionnet/'
-        'contrafusionnet_tiny_2xb2-400it_synthetic-256x256.py'))
+    repo = osp.dirname(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    cfg = Config.fromfile(
+        osp.join(
+            repo, 'configs/contrafusionnet/'
+            'contrafusionnet_tiny_2xb2-400it_synthetic-256x256.py'))
     strip_pretrained(cfg.model)
     model = MODELS.build(cfg.model)
     gates = [block.gate for block in model.decode_head.front_end.fusions]

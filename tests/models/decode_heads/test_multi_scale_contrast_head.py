@@ -15,8 +15,8 @@ from mmseg.utils import register_all_modules
 
 register_all_modules(init_default_scope=True)
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+REPO_ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CFN_TINY = osp.join(
     REPO_ROOT, 'configs/contrafusionnet/'
     'contrafusionnet_tiny_2xb2-400it_synthetic-256x256.py')
@@ -47,9 +47,11 @@ def batch(num=2, ignore_all=False):
         if ignore_all:
             label[:] = 255
         sample = SegDataSample(
-            metainfo=dict(ori_shape=(SIZE, SIZE), img_shape=(SIZE, SIZE),
-                          pad_shape=(SIZE, SIZE),
-                          padding_size=[0, 0, 0, 0]))
+            metainfo=dict(
+                ori_shape=(SIZE, SIZE),
+                img_shape=(SIZE, SIZE),
+                pad_shape=(SIZE, SIZE),
+                padding_size=[0, 0, 0, 0]))
         sample.gt_sem_seg = PixelData(data=label)
         samples.append(sample)
     return inputs, samples
@@ -64,12 +66,13 @@ def test_head_embeds_and_loss_keys():
     head = MODELS.build(mscs_head([8, 16, 32, 64]))
     head.init_weights()
     assert not hasattr(head, 'conv_seg')
-    feats = [torch.randn(2, c, SIZE // s, SIZE // s)
-             for c, s in zip((8, 16, 32, 64), (4, 8, 16, 32))]
-    embeds = head(feats)
-    assert [tuple(e.shape) for e in embeds] == [
-        (2, 16, SIZE // s, SIZE // s) for s in (4, 8, 16, 32)
+    feats = [
+        torch.randn(2, c, SIZE // s, SIZE // s)
+        for c, s in zip((8, 16, 32, 64), (4, 8, 16, 32))
     ]
+    embeds = head(feats)
+    assert [tuple(e.shape) for e in embeds] == [(2, 16, SIZE // s, SIZE // s)
+                                                for s in (4, 8, 16, 32)]
     for e in embeds:
         assert torch.allclose(e.norm(dim=1), torch.ones(1), atol=1e-5)
     _, samples = batch()
@@ -95,7 +98,8 @@ def test_head_validation():
     with pytest.raises(ValueError, match='scales'):
         MODELS.build(
             dict(
-                mscs_head([8, 16, 32], scale_weights=(1., 1., 1.),
+                mscs_head([8, 16, 32],
+                          scale_weights=(1., 1., 1.),
                           cross_scale_pairs=((0, 2), ),
                           cross_scale_weights=(1., )),
                 in_channels=[8, 16, 32, 64]))
@@ -107,20 +111,43 @@ TINY_HRNET = dict(
     type='HRNet',
     norm_cfg=BN,
     extra=dict(
-        stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
-                    num_blocks=(1, ), num_channels=(8, )),
-        stage2=dict(num_modules=1, num_branches=2, block='BASIC',
-                    num_blocks=(1, 1), num_channels=(8, 16)),
-        stage3=dict(num_modules=1, num_branches=3, block='BASIC',
-                    num_blocks=(1, 1, 1), num_channels=(8, 16, 32)),
-        stage4=dict(num_modules=1, num_branches=4, block='BASIC',
-                    num_blocks=(1, 1, 1, 1), num_channels=(8, 16, 32, 64))))
+        stage1=dict(
+            num_modules=1,
+            num_branches=1,
+            block='BOTTLENECK',
+            num_blocks=(1, ),
+            num_channels=(8, )),
+        stage2=dict(
+            num_modules=1,
+            num_branches=2,
+            block='BASIC',
+            num_blocks=(1, 1),
+            num_channels=(8, 16)),
+        stage3=dict(
+            num_modules=1,
+            num_branches=3,
+            block='BASIC',
+            num_blocks=(1, 1, 1),
+            num_channels=(8, 16, 32)),
+        stage4=dict(
+            num_modules=1,
+            num_branches=4,
+            block='BASIC',
+            num_blocks=(1, 1, 1, 1),
+            num_channels=(8, 16, 32, 64))))
 TINY_RESNET = dict(
-    type='ResNetV1c', depth=18, stem_channels=8, base_channels=8,
-    out_indices=(0, 1, 2, 3), norm_cfg=BN)
+    type='ResNetV1c',
+    depth=18,
+    stem_channels=8,
+    base_channels=8,
+    out_indices=(0, 1, 2, 3),
+    norm_cfg=BN)
 TINY_MIT = dict(
-    type='MixVisionTransformer', embed_dims=8, num_layers=[1, 1, 1, 1],
-    num_heads=[1, 2, 4, 8], mlp_ratio=2)
+    type='MixVisionTransformer',
+    embed_dims=8,
+    num_layers=[1, 1, 1, 1],
+    num_heads=[1, 2, 4, 8],
+    mlp_ratio=2)
 ENCODERS = {
     'hrnet': (TINY_HRNET, [8, 16, 32, 64]),
     'resnet': (TINY_RESNET, [8, 16, 32, 64]),
@@ -136,8 +163,14 @@ def test_auxiliary_head_of_encoder_decoder(encoder):
         data_preprocessor=dict(type='SegDataPreProcessor', size_divisor=32),
         backbone=backbone,
         decode_head=dict(
-            type='FCNHead', in_channels=widths[-1], in_index=3, channels=8,
-            num_convs=1, concat_input=False, num_classes=19, norm_cfg=BN),
+            type='FCNHead',
+            in_channels=widths[-1],
+            in_index=3,
+            channels=8,
+            num_convs=1,
+            concat_input=False,
+            num_classes=19,
+            norm_cfg=BN),
         auxiliary_head=mscs_head(widths),
         test_cfg=dict(mode='whole'))
     torch.manual_seed(0)
@@ -175,12 +208,13 @@ def test_dual_encoder_one_head_per_stream():
     model = revert_sync_batchnorm(
         MODELS.build(
             dual_cfg(
-                auxiliary_head=heads,
-                auxiliary_stream=['transformer', 'cnn'])))
+                auxiliary_head=heads, auxiliary_stream=['transformer',
+                                                        'cnn'])))
     model.train()
     losses = model.loss(*batch())
-    assert {'aux_0.loss_ms', 'aux_0.loss_cs', 'aux_1.loss_ms',
-            'aux_1.loss_cs'} <= set(losses)
+    assert {
+        'aux_0.loss_ms', 'aux_0.loss_cs', 'aux_1.loss_ms', 'aux_1.loss_cs'
+    } <= set(losses)
     # Head 0 reads the transformer, head 1 the CNN.
     for key, stream, other in (('aux_0', 'backbone', 'cnn_backbone'),
                                ('aux_1', 'cnn_backbone', 'backbone')):
@@ -188,8 +222,9 @@ def test_dual_encoder_one_head_per_stream():
         losses = model.loss(*batch())
         (losses[f'{key}.loss_ms'] + losses[f'{key}.loss_cs']).backward()
         grads = {
-            name: sum(p.grad.abs().sum() for p in getattr(
-                model, name).parameters() if p.grad is not None)
+            name:
+            sum(p.grad.abs().sum() for p in getattr(model, name).parameters()
+                if p.grad is not None)
             for name in (stream, other)
         }
         assert grads[stream] > 0 and grads[other] == 0
@@ -202,13 +237,12 @@ def test_dual_encoder_stream_validation():
         dual_cfg(auxiliary_head=heads, auxiliary_stream='transformer'))
     assert model._aux_streams == ['transformer', 'transformer']
     with pytest.raises(ValueError, match='one per head'):
-        MODELS.build(dual_cfg(auxiliary_head=heads,
-                              auxiliary_stream=['cnn']))
+        MODELS.build(dual_cfg(auxiliary_head=heads, auxiliary_stream=['cnn']))
     with pytest.raises(ValueError, match='auxiliary_stream must be'):
-        MODELS.build(dual_cfg(auxiliary_head=heads,
-                              auxiliary_stream=['cnn', 'vit']))
-    cfg = dual_cfg(auxiliary_head=heads,
-                   auxiliary_stream=['transformer', 'cnn'])
+        MODELS.build(
+            dual_cfg(auxiliary_head=heads, auxiliary_stream=['cnn', 'vit']))
+    cfg = dual_cfg(
+        auxiliary_head=heads, auxiliary_stream=['transformer', 'cnn'])
     cfg.cnn_backbone = None
     cfg.decode_head.cnn_in_channels = None
     cfg.decode_head.pool_scales = None

@@ -28,8 +28,8 @@ def reference(z, y, q, tau, tau_b, reduction='class_balanced'):
         if not pos:
             continue
         s = [sum(a * b for a, b in zip(z[i], z[k])) / tau for k in range(n)]
-        log_den = math.log(sum(w[i][k] * math.exp(s[k]) for k in range(n)
-                               if k != i))
+        log_den = math.log(
+            sum(w[i][k] * math.exp(s[k]) for k in range(n) if k != i))
         loss = -sum(w[i][j] * (s[j] - log_den) for j in pos) / len(pos)
         per_anchor.append(loss * tau / tau_b)
         anchor_class.append(y[i])
@@ -74,8 +74,8 @@ def test_loss_value_by_hand():
     assert expected == pytest.approx(-0.541086, abs=1e-5)
     z = torch.tensor([[1., 0.], [0., 1.], [1., 0.]])
     for weight in (1.0, 0.4):
-        loss = build(temperature=0.5, base_temperature=0.25,
-                     loss_weight=weight)
+        loss = build(
+            temperature=0.5, base_temperature=0.25, loss_weight=weight)
         out = loss(z, torch.tensor(Y), torch.tensor(Q))
         assert out.item() == pytest.approx(weight * expected, rel=1e-5)
 
@@ -106,13 +106,12 @@ def test_class_balanced_counts_present_classes_only():
     for i in range(5):
         zi = z.tolist()
         w = [1 - 0.5 * (q[i][y[k]] + q[k][y[i]]).item() for k in range(5)]
-        s = [sum(a * b for a, b in zip(zi[i], zi[k])) / 0.1
-             for k in range(5)]
-        log_den = math.log(sum(w[k] * math.exp(s[k]) for k in range(5)
-                               if k != i))
+        s = [sum(a * b for a, b in zip(zi[i], zi[k])) / 0.1 for k in range(5)]
+        log_den = math.log(
+            sum(w[k] * math.exp(s[k]) for k in range(5) if k != i))
         pos = [j for j in range(5) if j != i and y[j] == y[i]]
-        anchor_losses.append(-sum(w[j] * (s[j] - log_den) for j in pos) /
-                             len(pos) * 0.1 / 0.07)
+        anchor_losses.append(-sum(w[j] * (s[j] - log_den)
+                                  for j in pos) / len(pos) * 0.1 / 0.07)
     mean0 = sum(anchor_losses[:3]) / 3
     mean3 = sum(anchor_losses[3:]) / 2
     assert loss == pytest.approx((mean0 + mean3) / 2, rel=1e-5)
@@ -148,17 +147,19 @@ def test_batch_loss_is_the_mean_of_image_losses():
     z, y, q, b = split_inputs()
     loss = build(loss_weight=0.4)
     whole = loss(z, y, q, batch_inds=b, num_images=4)
-    singles = [
-        loss(z[b == i], y[b == i], q[b == i]) for i in range(4)
-    ]
+    singles = [loss(z[b == i], y[b == i], q[b == i]) for i in range(4)]
     assert whole.item() == pytest.approx(
         torch.stack(singles).mean().item(), rel=1e-6)
     halves = []
     for imgs in ([0, 1], [2, 3]):
         keep = (b == imgs[0]) | (b == imgs[1])
         halves.append(
-            loss(z[keep], y[keep], q[keep], batch_inds=b[keep] - imgs[0],
-                 num_images=2))
+            loss(
+                z[keep],
+                y[keep],
+                q[keep],
+                batch_inds=b[keep] - imgs[0],
+                num_images=2))
     assert whole.item() == pytest.approx(
         torch.stack(halves).mean().item(), rel=1e-6)
     # Gradients too: what DDP averages over the two processes.
@@ -166,10 +167,12 @@ def test_batch_loss_is_the_mean_of_image_losses():
     loss(z1, y, q, batch_inds=b, num_images=4).backward()
     z2 = z.clone().requires_grad_()
     sum(
-        loss(z2[(b == i) | (b == i + 1)], y[(b == i) | (b == i + 1)],
-             q[(b == i) | (b == i + 1)],
-             batch_inds=b[(b == i) | (b == i + 1)] - i,
-             num_images=2) for i in (0, 2)).div(2).backward()
+        loss(
+            z2[(b == i) | (b == i + 1)],
+            y[(b == i) | (b == i + 1)],
+            q[(b == i) | (b == i + 1)],
+            batch_inds=b[(b == i) | (b == i + 1)] - i,
+            num_images=2) for i in (0, 2)).div(2).backward()
     assert torch.allclose(z1.grad, z2.grad, atol=1e-6)
 
 
@@ -186,8 +189,9 @@ def test_image_without_samples_counts_as_zero():
 def test_cross_image_contrasts_the_whole_set():
     z, y, q, b = split_inputs(num_images=2)
     loss = build(cross_image=True)
-    assert loss(z, y, q, batch_inds=b).item() == pytest.approx(
-        reference(z.tolist(), y.tolist(), q.tolist(), 0.1, 0.07), rel=1e-5)
+    assert loss(
+        z, y, q, batch_inds=b).item() == pytest.approx(
+            reference(z.tolist(), y.tolist(), q.tolist(), 0.1, 0.07), rel=1e-5)
 
 
 def test_pair_weights_detached_by_default():
@@ -265,8 +269,8 @@ def test_batch_rule_end_to_end_with_an_image_without_anchors():
         max_samples_per_image=24, threshold=5)
 
     def run(keep):
-        samples = sampler.sample(
-            seg_logits[keep], loss.resize_labels(label[keep], (8, 8)))
+        samples = sampler.sample(seg_logits[keep],
+                                 loss.resize_labels(label[keep], (8, 8)))
         z = F.normalize(embeds[keep], dim=1)
         return loss(
             sampler.gather(z, samples),

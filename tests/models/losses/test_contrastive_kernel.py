@@ -9,8 +9,16 @@ from mmseg_contrafusion.models.losses import (class_balanced_mean,
                                               contrastive_kernel)
 
 
-def reference(anchors, contrast, pos, *, tau, tau_b=None, weights=None,
-              valid=None, exclude_self=False, denominator='supcon'):
+def reference(anchors,
+              contrast,
+              pos,
+              *,
+              tau,
+              tau_b=None,
+              weights=None,
+              valid=None,
+              exclude_self=False,
+              denominator='supcon'):
     """Per-anchor losses by explicit loops in float64 Python math."""
     a = anchors.double().tolist()
     c = contrast.double().tolist()
@@ -18,10 +26,11 @@ def reference(anchors, contrast, pos, *, tau, tau_b=None, weights=None,
     out = []
     for i in range(n):
         s = [sum(x * y for x, y in zip(a[i], c[j])) / tau for j in range(m)]
-        ok = [(valid is None or bool(valid[i][j])) and
-              not (exclude_self and i == j) for j in range(m)]
-        w = [1.0 if weights is None else float(weights[i][j])
-             for j in range(m)]
+        ok = [(valid is None or bool(valid[i][j]))
+              and not (exclude_self and i == j) for j in range(m)]
+        w = [
+            1.0 if weights is None else float(weights[i][j]) for j in range(m)
+        ]
         positives = [j for j in range(m) if ok[j] and bool(pos[i][j])]
         negatives = [j for j in range(m) if ok[j] and not bool(pos[i][j])]
         if not positives:
@@ -32,8 +41,8 @@ def reference(anchors, contrast, pos, *, tau, tau_b=None, weights=None,
             if denominator == 'supcon':
                 den = sum(w[k] * math.exp(s[k]) for k in range(m) if ok[k])
             else:
-                den = math.exp(s[j]) + sum(
-                    w[k] * math.exp(s[k]) for k in negatives)
+                den = math.exp(s[j]) + sum(w[k] * math.exp(s[k])
+                                           for k in negatives)
             total += w[j] * (s[j] - math.log(den))
         loss = -total / len(positives)
         if tau_b is not None:
@@ -80,17 +89,36 @@ def test_matches_reference_with_weights_and_masks(denominator):
     weights = torch.rand(5, 6, generator=torch.Generator().manual_seed(2))
     valid = torch.rand(5, 6, generator=torch.Generator().manual_seed(3)) > .2
     per_anchor = contrastive_kernel(
-        a, c, pos, temperature=0.1, base_temperature=0.07,
-        pair_weights=weights, valid_mask=valid, denominator=denominator,
+        a,
+        c,
+        pos,
+        temperature=0.1,
+        base_temperature=0.07,
+        pair_weights=weights,
+        valid_mask=valid,
+        denominator=denominator,
         reduction='none')
-    ref = reference(a, c, pos, tau=0.1, tau_b=0.07, weights=weights,
-                    valid=valid, denominator=denominator)
+    ref = reference(
+        a,
+        c,
+        pos,
+        tau=0.1,
+        tau_b=0.07,
+        weights=weights,
+        valid=valid,
+        denominator=denominator)
     for got, want in zip(per_anchor.tolist(), ref):
-        assert got == pytest.approx(0. if want is None else want, rel=1e-5,
-                                    abs=1e-6)
+        assert got == pytest.approx(
+            0. if want is None else want, rel=1e-5, abs=1e-6)
     mean = contrastive_kernel(
-        a, c, pos, temperature=0.1, base_temperature=0.07,
-        pair_weights=weights, valid_mask=valid, denominator=denominator)
+        a,
+        c,
+        pos,
+        temperature=0.1,
+        base_temperature=0.07,
+        pair_weights=weights,
+        valid_mask=valid,
+        denominator=denominator)
     assert mean.item() == pytest.approx(mean_of(ref), rel=1e-5)
 
 
@@ -108,7 +136,11 @@ def test_self_contrast_supcon_and_class_balanced_reduction():
     for got, want in zip(per_anchor.tolist()[:4], ref[:4]):
         assert got == pytest.approx(want, rel=1e-5)
     balanced = contrastive_kernel(
-        z, None, pos, temperature=0.2, anchor_labels=labels,
+        z,
+        None,
+        pos,
+        temperature=0.2,
+        anchor_labels=labels,
         reduction='class_balanced')
     expected = ((ref[0] + ref[1]) / 2 + (ref[2] + ref[3]) / 2) / 2
     assert balanced.item() == pytest.approx(expected, rel=1e-5)

@@ -27,8 +27,9 @@ def reference(anchors, contrast, labels, mode, tau):
         if mode == 'pixel':
             positives = [i]
         else:
-            positives = [j for j in range(len(contrast))
-                         if labels[j] == labels[i]]
+            positives = [
+                j for j in range(len(contrast)) if labels[j] == labels[i]
+            ]
         total += -sum(s[j] - log_den for j in positives) / len(positives)
     return total / len(anchors)
 
@@ -47,8 +48,8 @@ def test_hand_computed_orthonormal_case():
     e1, e2 = [1., 0.], [0., 1.]
     emb = as_map([e1, e2, e2, e1], 2, 2)
     label = torch.tensor([[[0, 1], [1, 255]]])
-    expected = ((-1 + math.log(math.e + 2)) +
-                2 * (-1 + math.log(1 + 2 * math.e))) / 3
+    expected = ((-1 + math.log(math.e + 2)) + 2 *
+                (-1 + math.log(1 + 2 * math.e))) / 3
     assert expected == pytest.approx(0.7585, abs=1e-4)
     for mode in ('pixel', 'class'):
         for directions in ('t2c', 'c2t', 'both'):
@@ -70,12 +71,14 @@ def test_both_directions_against_reference(mode):
     t2c = reference(t_vec, c_vec, labels, mode, 0.07)
     c2t = reference(c_vec, t_vec, labels, mode, 0.07)
     assert t2c != pytest.approx(c2t)
-    for directions, want in (('t2c', t2c), ('c2t', c2t),
-                             ('both', (t2c + c2t) / 2)):
-        loss = build(mode=mode, temperature=0.07, directions=directions,
-                     loss_weight=0.5)
-        assert loss(t, c, label).item() == pytest.approx(
-            0.5 * want, rel=1e-5)
+    for directions, want in (('t2c', t2c), ('c2t', c2t), ('both',
+                                                          (t2c + c2t) / 2)):
+        loss = build(
+            mode=mode,
+            temperature=0.07,
+            directions=directions,
+            loss_weight=0.5)
+        assert loss(t, c, label).item() == pytest.approx(0.5 * want, rel=1e-5)
 
 
 def test_class_mode_positives_are_all_same_class_samples():
@@ -96,8 +99,7 @@ def test_gradients_reach_both_streams():
     t_raw = torch.randn(2, 4, 6, 6, generator=g, requires_grad=True)
     c_raw = torch.randn(2, 4, 6, 6, generator=g, requires_grad=True)
     label = torch.randint(0, 3, (2, 1, 24, 24), generator=g)
-    loss = build()(F.normalize(t_raw, dim=1), F.normalize(c_raw, dim=1),
-                   label)
+    loss = build()(F.normalize(t_raw, dim=1), F.normalize(c_raw, dim=1), label)
     loss.backward()
     assert t_raw.grad.abs().sum() > 0 and c_raw.grad.abs().sum() > 0
 
@@ -132,11 +134,15 @@ def test_levels_resolution_and_ignore():
     g = torch.Generator().manual_seed(3)
     label = torch.randint(0, 3, (2, 1, 32, 32), generator=g)
     label[:, :, :16] = 255
-    t = [F.normalize(torch.randn(2, 4, s, s, generator=g), dim=1)
-         for s in (8, 4)]
+    t = [
+        F.normalize(torch.randn(2, 4, s, s, generator=g), dim=1)
+        for s in (8, 4)
+    ]
     # A CNN map of another size is resized to the transformer map's size.
-    c = [F.normalize(torch.randn(2, 4, s, s, generator=g), dim=1)
-         for s in (8, 5)]
+    c = [
+        F.normalize(torch.randn(2, 4, s, s, generator=g), dim=1)
+        for s in (8, 5)
+    ]
     loss = build(mode='class', reduction='class_balanced')(t, c, label)
     assert torch.isfinite(loss) and loss > 0
 
@@ -159,8 +165,8 @@ def test_memory_bounded_by_budget(monkeypatch):
     t.requires_grad_()
     budget = 128
     with torch.profiler.profile(profile_memory=True) as prof:
-        loss = CrossEncoderContrastLoss(max_samples_per_image=budget)(
-            t, c, label)
+        loss = CrossEncoderContrastLoss(max_samples_per_image=budget)(t, c,
+                                                                      label)
         loss.backward()
     assert shapes and all(n <= budget and m <= budget for n, m in shapes)
     # No single op allocates more than a few copies of the 8 MB inputs.
@@ -206,9 +212,8 @@ def test_seeded_sampling_gives_batch_split_invariant_loss_and_grads():
     for b in range(2):
         t.grad = c.grad = None
         torch.manual_seed(100 + b)  # the global RNG plays no part
-        single = build(max_samples_per_image=12)(
-            F.normalize(t[b:b + 1], dim=1), F.normalize(c[b:b + 1], dim=1),
-            label[b:b + 1])
+        single = build(max_samples_per_image=12)(F.normalize(
+            t[b:b + 1], dim=1), F.normalize(c[b:b + 1], dim=1), label[b:b + 1])
         (single / 2).backward()
         singles.append(single)
         assert torch.allclose(t.grad[b], grads[0][b], rtol=1e-5, atol=1e-8)
@@ -235,8 +240,8 @@ def test_step_counter_reproduces_draws_after_a_state_dict_reload():
     resumed.eval()
     assert resumed(t, c, label).item() == resumed(t, c, label).item()
     assert int(resumed.seeder.step) == 3
-    assert build(max_samples_per_image=6, seed=1)(
-        t, c, label).item() != values[0]
+    assert build(
+        max_samples_per_image=6, seed=1)(t, c, label).item() != values[0]
     resumed(t, c, label, generator=torch.Generator().manual_seed(0))
     assert int(resumed.seeder.step) == 3
 
@@ -279,10 +284,14 @@ def test_batch_rule_with_an_image_unlabelled_at_a_level(mode):
     assert (probe.resize_labels(label[1:2], (8, 8)) != 255).any()
     assert (probe.resize_labels(label[1:2], (4, 4)) == 255).all()
     g = torch.Generator().manual_seed(9)
-    t = [torch.randn(3, 8, s, s, generator=g, requires_grad=True)
-         for s in (8, 4)]
-    c = [torch.randn(3, 8, s, s, generator=g, requires_grad=True)
-         for s in (8, 4)]
+    t = [
+        torch.randn(3, 8, s, s, generator=g, requires_grad=True)
+        for s in (8, 4)
+    ]
+    c = [
+        torch.randn(3, 8, s, s, generator=g, requires_grad=True)
+        for s in (8, 4)
+    ]
 
     def run(keep):
         # A fresh loss per call: the same step, so the same per-image seeds.
@@ -305,9 +314,10 @@ def test_batch_rule_with_an_image_unlabelled_at_a_level(mode):
         assert (x.grad[2] == 0).all()
     # Image 1's level-1 term is a zero that counts: its loss is half of its
     # level-0 loss.
-    level0 = build(mode=mode, max_samples_per_image=12)(
-        F.normalize(t[0][1:2], dim=1), F.normalize(c[0][1:2], dim=1),
-        label[1:2])
+    level0 = build(
+        mode=mode, max_samples_per_image=12)(F.normalize(t[0][1:2], dim=1),
+                                             F.normalize(c[0][1:2], dim=1),
+                                             label[1:2])
     assert singles[1].item() == pytest.approx(level0.item() / 2, rel=1e-6)
 
 
@@ -329,7 +339,6 @@ def test_labels_are_taken_at_cell_centres():
     assert loss(t, c, label).item() == pytest.approx(expected, rel=1e-5)
     assert build(label_downsample='nearest')(t, c, label).item() == 0.
     majority = build(label_downsample='majority')
-    assert majority.resize_labels(label, (2, 2)).tolist() == [[[0, 1],
-                                                               [2, 3]]]
+    assert majority.resize_labels(label, (2, 2)).tolist() == [[[0, 1], [2, 3]]]
     with pytest.raises(ValueError, match='label_downsample'):
         build(label_downsample='bilinear')

@@ -33,8 +33,9 @@ def reference(anchors, a_labels, a_imgs, contrast, c_labels, c_imgs, tau,
         if not pos:
             continue
         terms = [
-            -math.log(math.exp(p) / (math.exp(p) + sum(
-                math.exp(n) for n in neg))) for p in pos
+            -math.log(
+                math.exp(p) / (math.exp(p) + sum(math.exp(n) for n in neg)))
+            for p in pos
         ]
         losses.append(sum(terms) / len(terms))
     return sum(losses) / len(losses) if losses else 0.
@@ -57,13 +58,17 @@ def test_within_scale_hand_computed():
     # a = b = (1, 0) of class 0, c = (0, 1) of class 1, tau = 0.5:
     # anchors a and b: -log(e^2 / (e^2 + e^0)); c has no positive.
     loss = MultiScaleCrossScaleContrastLoss(
-        temperature=0.5, scale_weights=(1.0, ), cross_scale_pairs=(),
-        cross_scale_weights=(), loss_weight=1.0, min_pixels=1)
+        temperature=0.5,
+        scale_weights=(1.0, ),
+        cross_scale_pairs=(),
+        cross_scale_weights=(),
+        loss_weight=1.0,
+        min_pixels=1)
     out = loss([unit_map([[1, 0], [1, 0], [0, 1]], 1, 3)],
                torch.tensor([[[0, 0, 1]]]))
     assert set(out) == {'loss_ms'}
-    assert out['loss_ms'].item() == pytest.approx(math.log(1 + math.exp(-2)),
-                                                  rel=1e-5)
+    assert out['loss_ms'].item() == pytest.approx(
+        math.log(1 + math.exp(-2)), rel=1e-5)
 
 
 def test_cross_scale_hand_computed():
@@ -72,13 +77,15 @@ def test_cross_scale_hand_computed():
     # a: positive d (s = 2), negative e (s = -2) -> log(1 + e^-4)
     # c: positive e (s = 0), negative d (s = 0)  -> log 2
     loss = MultiScaleCrossScaleContrastLoss(
-        temperature=0.5, scale_weights=(0.0, 0.0),
-        cross_scale_pairs=((0, 1), ), cross_scale_weights=(1.0, ),
-        loss_weight=1.0, min_pixels=1)
-    out = loss([
-        unit_map([[1, 0], [0, 1]], 1, 2),
-        unit_map([[1, 0], [-1, 0]], 1, 2)
-    ], torch.tensor([[[0, 1]]]))
+        temperature=0.5,
+        scale_weights=(0.0, 0.0),
+        cross_scale_pairs=((0, 1), ),
+        cross_scale_weights=(1.0, ),
+        loss_weight=1.0,
+        min_pixels=1)
+    out = loss(
+        [unit_map([[1, 0], [0, 1]], 1, 2),
+         unit_map([[1, 0], [-1, 0]], 1, 2)], torch.tensor([[[0, 1]]]))
     expected = (math.log(1 + math.exp(-4)) + math.log(2)) / 2
     assert out['loss_ms'].item() == 0.
     assert out['loss_cs'].item() == pytest.approx(expected, rel=1e-5)
@@ -95,8 +102,9 @@ def batch_reference(flat_a, flat_c, tau, exclude_self, cross_image,
         parts = []
         for feats, labels, imgs in (flat_a, flat_c):
             keep = [i for i, img in enumerate(imgs) if img == b]
-            parts.append(([feats[i] for i in keep], [labels[i] for i in keep],
-                          [b] * len(keep)))
+            parts.append(
+                ([feats[i] for i in keep], [labels[i]
+                                            for i in keep], [b] * len(keep)))
         total += reference(*parts[0], *parts[1], tau, exclude_self, False)
     return total / num_images
 
@@ -113,13 +121,13 @@ def test_weighted_terms_match_reference(cross_image, label_downsample):
     # package's batch rule (per image, mean over the images).
     torch.manual_seed(0)
     sizes = [(4, 4), (2, 2), (2, 2), (1, 1)]
-    embeds = [
-        F.normalize(torch.randn(2, 8, h, w), dim=1) for h, w in sizes
-    ]
+    embeds = [F.normalize(torch.randn(2, 8, h, w), dim=1) for h, w in sizes]
     label = torch.randint(0, 3, (2, 4, 4))
     label[0, 0, :2] = 255
     loss = MultiScaleCrossScaleContrastLoss(
-        max_samples_per_image=64, min_pixels=1, cross_image=cross_image,
+        max_samples_per_image=64,
+        min_pixels=1,
+        cross_image=cross_image,
         label_downsample=label_downsample)
     out = loss(embeds, label)
 
@@ -132,9 +140,8 @@ def test_weighted_terms_match_reference(cross_image, label_downsample):
         else:
             scale_label = downsample_labels(label, embed.shape[2:])
         flat.append(flatten(embed, scale_label))
-    ms = sum(
-        weight * batch_reference(f, f, 0.1, True, cross_image, 2)
-        for weight, f in zip((1.0, 0.7, 0.4, 0.1), flat))
+    ms = sum(weight * batch_reference(f, f, 0.1, True, cross_image, 2)
+             for weight, f in zip((1.0, 0.7, 0.4, 0.1), flat))
     cs = sum(
         batch_reference(flat[0], flat[c], 0.1, False, cross_image, 2)
         for c in (3, 2))
@@ -169,9 +176,8 @@ def test_sampler_budget_per_image_and_class():
     # Per-image budgets: an image draws as many samples alone as in a batch.
     alone = loss.sample([e[:1] for e in embeds], label[:1],
                         torch.Generator().manual_seed(1))
-    assert [len(s.labels) for s in alone] == [
-        int((s.batch_inds == 0).sum()) for s in samples
-    ]
+    assert [len(s.labels) for s in alone
+            ] == [int((s.batch_inds == 0).sum()) for s in samples]
 
 
 def test_all_ignore_batch_gives_attached_zero():
@@ -207,8 +213,11 @@ def test_detach_low_res_stops_cross_scale_gradient():
     label = torch.randint(0, 2, (1, 8, 8))
     for detach in (False, True):
         loss = MultiScaleCrossScaleContrastLoss(
-            scale_weights=(0., 0.), cross_scale_pairs=((0, 1), ),
-            cross_scale_weights=(1., ), detach_low_res=detach, min_pixels=1)
+            scale_weights=(0., 0.),
+            cross_scale_pairs=((0, 1), ),
+            cross_scale_weights=(1., ),
+            detach_low_res=detach,
+            min_pixels=1)
         embeds = [
             F.normalize(torch.randn(1, 4, s, s), dim=1).requires_grad_()
             for s in (8, 4)
@@ -287,8 +296,10 @@ def test_per_image_mode_follows_the_batch_rule():
     # gradients, with an image unlabelled at some scales and one at all.
     label = three_images_label(4)
     g = torch.Generator().manual_seed(5)
-    raw = [torch.randn(3, 8, s, s, generator=g, requires_grad=True)
-           for s in (8, 4, 2, 1)]
+    raw = [
+        torch.randn(3, 8, s, s, generator=g, requires_grad=True)
+        for s in (8, 4, 2, 1)
+    ]
 
     def run(keep):
         loss = MultiScaleCrossScaleContrastLoss(
@@ -318,8 +329,8 @@ def test_per_image_mode_follows_the_batch_rule():
     value = pooled(embeds, label)['loss_ms'].item()
     split = sum(
         MultiScaleCrossScaleContrastLoss(
-            max_samples_per_image=16, min_pixels=1)(
-                [e[b:b + 1] for e in embeds], label[b:b + 1])['loss_ms']
+            max_samples_per_image=16, min_pixels=1)
+        ([e[b:b + 1] for e in embeds], label[b:b + 1])['loss_ms']
         for b in range(3)).item() / 3
     assert value != pytest.approx(split, rel=1e-3)
 
@@ -343,8 +354,11 @@ def test_scale_labels_at_cell_centres():
     label = torch.full((1, 64, 64), 255)
     label[0, 16::32, 16::32] = torch.tensor([[0, 1], [2, 1]])
     embeds = [torch.randn(1, 4, 2, 2)]
-    kwargs = dict(scale_weights=(1.0, ), cross_scale_pairs=(),
-                  cross_scale_weights=(), min_pixels=1)
+    kwargs = dict(
+        scale_weights=(1.0, ),
+        cross_scale_pairs=(),
+        cross_scale_weights=(),
+        min_pixels=1)
     centre = MultiScaleCrossScaleContrastLoss(**kwargs)
     picked = centre.sample(embeds, label)[0]
     assert sorted(picked.labels.tolist()) == [0, 1, 1, 2]

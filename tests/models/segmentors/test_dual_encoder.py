@@ -16,8 +16,8 @@ from mmseg.utils import register_all_modules
 
 register_all_modules(init_default_scope=True)
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+REPO_ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 TINY_CONFIG = osp.join(
     REPO_ROOT, 'configs/contrafusionnet/'
     'contrafusionnet_tiny_2xb2-400it_synthetic-256x256.py')
@@ -28,14 +28,30 @@ TINY_HRNET = dict(
     type='HRNet',
     norm_cfg=dict(type='BN', requires_grad=True),
     extra=dict(
-        stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
-                    num_blocks=(1, ), num_channels=(8, )),
-        stage2=dict(num_modules=1, num_branches=2, block='BASIC',
-                    num_blocks=(1, 1), num_channels=(8, 16)),
-        stage3=dict(num_modules=1, num_branches=3, block='BASIC',
-                    num_blocks=(1, 1, 1), num_channels=(8, 16, 32)),
-        stage4=dict(num_modules=1, num_branches=4, block='BASIC',
-                    num_blocks=(1, 1, 1, 1), num_channels=(8, 16, 32, 64))))
+        stage1=dict(
+            num_modules=1,
+            num_branches=1,
+            block='BOTTLENECK',
+            num_blocks=(1, ),
+            num_channels=(8, )),
+        stage2=dict(
+            num_modules=1,
+            num_branches=2,
+            block='BASIC',
+            num_blocks=(1, 1),
+            num_channels=(8, 16)),
+        stage3=dict(
+            num_modules=1,
+            num_branches=3,
+            block='BASIC',
+            num_blocks=(1, 1, 1),
+            num_channels=(8, 16, 32)),
+        stage4=dict(
+            num_modules=1,
+            num_branches=4,
+            block='BASIC',
+            num_blocks=(1, 1, 1, 1),
+            num_channels=(8, 16, 32, 64))))
 
 
 def tiny_cfg():
@@ -64,8 +80,11 @@ def batch(num=2, size=(SIZE, SIZE)):
         label = torch.randint(0, 4, (1, *size))
         label[:, :, :8] = 255
         sample = SegDataSample(
-            metainfo=dict(ori_shape=size, img_shape=size, pad_shape=size,
-                          padding_size=[0, 0, 0, 0]))
+            metainfo=dict(
+                ori_shape=size,
+                img_shape=size,
+                pad_shape=size,
+                padding_size=[0, 0, 0, 0]))
         sample.gt_sem_seg = PixelData(data=label)
         samples.append(sample)
     return inputs, samples
@@ -90,8 +109,10 @@ def test_loss_keys_and_every_parameter_trained(model):
     model.train()
     model.zero_grad()
     losses = model.loss(*batch())
-    assert {'decode.loss_ce', 'decode.loss_dice', 'decode.loss_contrast',
-            'decode.acc_seg'} <= set(losses)
+    assert {
+        'decode.loss_ce', 'decode.loss_dice', 'decode.loss_contrast',
+        'decode.acc_seg'
+    } <= set(losses)
     total, log_vars = model.parse_losses(losses)
     assert {'decode.loss_ce', 'decode.loss_dice',
             'decode.loss_contrast'} <= set(log_vars)
@@ -123,8 +144,9 @@ def test_batch_without_labelled_pixels(model):
     total, _ = model.parse_losses(losses)
     assert torch.isfinite(total)
     total.backward()
-    assert all(torch.isfinite(p.grad).all() for p in model.parameters()
-               if p.grad is not None)
+    assert all(
+        torch.isfinite(p.grad).all() for p in model.parameters()
+        if p.grad is not None)
 
 
 def test_predict_whole_slide_and_tensor_mode(model):
@@ -132,8 +154,8 @@ def test_predict_whole_slide_and_tensor_mode(model):
     model.eval()
     with torch.no_grad():
         whole = model.predict(inputs, copy.deepcopy(samples))
-        model.test_cfg = ConfigDict(mode='slide', crop_size=(64, 64),
-                                    stride=(32, 32))
+        model.test_cfg = ConfigDict(
+            mode='slide', crop_size=(64, 64), stride=(32, 32))
         try:
             slide = model.predict(inputs, copy.deepcopy(samples))
         finally:
@@ -187,8 +209,13 @@ def test_head_and_encoders_must_agree():
 def test_auxiliary_head_on_cnn_stream():
     cfg = tiny_cfg()
     cfg.auxiliary_head = dict(
-        type='FCNHead', in_channels=64, in_index=2, channels=16,
-        num_convs=1, concat_input=False, num_classes=NUM_CLASSES,
+        type='FCNHead',
+        in_channels=64,
+        in_index=2,
+        channels=16,
+        num_convs=1,
+        concat_input=False,
+        num_classes=NUM_CLASSES,
         norm_cfg=dict(type='BN'),
         loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4))
     model = build(cfg)
@@ -220,14 +247,17 @@ def test_test_time_augmentation(model):
     metas = []
     for flip in (False, True):
         sample = SegDataSample(
-            metainfo=dict(ori_shape=(SIZE, SIZE), img_shape=(SIZE, SIZE),
-                          pad_shape=(SIZE, SIZE), flip=flip,
-                          flip_direction='horizontal' if flip else None,
-                          img_path='x.png'))
+            metainfo=dict(
+                ori_shape=(SIZE, SIZE),
+                img_shape=(SIZE, SIZE),
+                pad_shape=(SIZE, SIZE),
+                flip=flip,
+                flip_direction='horizontal' if flip else None,
+                img_path='x.png'))
         metas.append([sample])
     with torch.no_grad():
-        results = tta.test_step(dict(inputs=[images, flipped],
-                                     data_samples=metas))
+        results = tta.test_step(
+            dict(inputs=[images, flipped], data_samples=metas))
     assert results[0].pred_sem_seg.shape == (SIZE, SIZE)
 
 
@@ -244,7 +274,9 @@ def test_flop_counter_traces_the_model(model):
     from mmengine.analysis import get_model_complexity_info
     model.eval()
     info = get_model_complexity_info(
-        model, inputs=torch.randn(1, 3, SIZE, SIZE), show_table=False,
+        model,
+        inputs=torch.randn(1, 3, SIZE, SIZE),
+        show_table=False,
         show_arch=False)
     assert info['flops'] > 0
     assert info['params'] == sum(p.numel() for p in model.parameters())
@@ -255,16 +287,26 @@ def test_decode_head_must_read_dual_feats():
     build time, with one clear error."""
     cfg = tiny_cfg()
     cfg.decode_head = dict(
-        type='SegformerHead', in_channels=[16, 32, 64, 128],
-        in_index=[0, 1, 2, 3], channels=16, num_classes=NUM_CLASSES)
+        type='SegformerHead',
+        in_channels=[16, 32, 64, 128],
+        in_index=[0, 1, 2, 3],
+        channels=16,
+        num_classes=NUM_CLASSES)
     with pytest.raises(TypeError, match='not a TwoStreamDecodeHead'):
         MODELS.build(cfg)
 
 
 def ecfd_head(**streams):
-    return dict(type='ECFDHead', channels=16, embed_dims=16, num_heads=2,
-                gate_channels=4, pos_shape=(4, 4), num_classes=NUM_CLASSES,
-                norm_cfg=dict(type='BN'), **streams)
+    return dict(
+        type='ECFDHead',
+        channels=16,
+        embed_dims=16,
+        num_heads=2,
+        gate_channels=4,
+        pos_shape=(4, 4),
+        num_classes=NUM_CLASSES,
+        norm_cfg=dict(type='BN'),
+        **streams)
 
 
 def test_transformer_only_dual_encoder_with_ecfd_builds_and_runs():
@@ -289,8 +331,8 @@ def test_dual_ecfd_gets_the_cross_encoder_contrast():
         transformer_in_channels=[16, 32, 64, 128],
         cnn_in_channels=cfg.decode_head.cnn_in_channels,
         fusion_channels=16,
-        loss_contrast=dict(type='CrossEncoderContrastLoss',
-                           max_samples_per_image=16))
+        loss_contrast=dict(
+            type='CrossEncoderContrastLoss', max_samples_per_image=16))
     model = build(cfg)
     losses = model.loss(*batch())
     assert losses['decode.loss_contrast'] > 0

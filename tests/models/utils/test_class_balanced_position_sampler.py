@@ -80,15 +80,15 @@ def test_deterministic_with_generator():
 
 
 def test_gather_picks_positions_with_gradient():
-    feats = torch.arange(2 * 3 * 2 * 2, dtype=torch.float).reshape(
-        2, 3, 2, 2).requires_grad_()
+    feats = torch.arange(
+        2 * 3 * 2 * 2, dtype=torch.float).reshape(2, 3, 2, 2).requires_grad_()
     label = torch.tensor([[[0, 255], [255, 255]], [[255, 255], [255, 1]]])
     sampler = TASK_UTILS.build(
         dict(type='ClassBalancedPositionSampler', max_samples_per_image=4))
     samples = sampler.sample(label)
     picked = sampler.gather(feats, samples)
-    assert torch.equal(picked, torch.stack([feats[0, :, 0, 0],
-                                            feats[1, :, 1, 1]]))
+    assert torch.equal(picked,
+                       torch.stack([feats[0, :, 0, 0], feats[1, :, 1, 1]]))
     picked.sum().backward()
     assert feats.grad.sum() == 6
 
@@ -138,8 +138,7 @@ def test_seeded_draw_of_an_image_does_not_depend_on_its_batch():
     # Another seed draws other positions, with the same class balance.
     other = sampler.sample(label, seeds=[s + 1 for s in seeds])
     assert not torch.equal(other.flat_inds, batch.flat_inds)
-    assert torch.equal(other.labels.sort().values,
-                       batch.labels.sort().values)
+    assert torch.equal(other.labels.sort().values, batch.labels.sort().values)
     with pytest.raises(ValueError, match='not both'):
         sampler.sample(label, torch.Generator(), seeds=seeds)
     with pytest.raises(ValueError, match='2 seeds'):
@@ -154,8 +153,8 @@ def test_sample_seeder_counts_training_steps_and_is_checkpointed():
     assert seeder.next_step() == 3 and int(seeder.step) == 3
     label = _labels(2)
     assert seeder.image_seeds(label) == per_image_seeds(label, 3, 3)
-    assert seeder.image_seeds(label, 1, 's') == per_image_seeds(
-        label, 3, 1, 's')
+    assert seeder.image_seeds(label, 1,
+                              's') == per_image_seeds(label, 3, 1, 's')
     restored = SampleSeeder(seed=3)
     restored.load_state_dict(seeder.state_dict())
     assert int(restored.step) == 3
@@ -171,8 +170,9 @@ def test_sample_seeder_counts_training_steps_and_is_checkpointed():
 def test_samplers_share_a_base_and_live_in_task_utils():
     """Both return positions (not mmseg's per-pixel weights) and are built
     where mmseg builds its pixel samplers."""
-    from mmseg_contrafusion.models.utils import (
-        BasePositionSampler, ConfidenceAwarePositionSampler)
+    from mmseg_contrafusion.models.utils import (BasePositionSampler,
+                                                 ConfidenceAwarePositionSampler
+                                                 )
     for name, cls in (('ClassBalancedPositionSampler',
                        ClassBalancedPositionSampler),
                       ('ConfidenceAwarePositionSampler',

@@ -1,4 +1,5 @@
-"""ConfidenceAwarePositionSampler (CAMAS): exact picks on a constructed case."""
+"""ConfidenceAwarePositionSampler (CAMAS): exact picks on a constructed
+case."""
 import pytest
 import torch
 
@@ -81,8 +82,8 @@ def test_threshold_is_strict_and_cap_applies():
     assert samples.flat_inds.tolist() == [4, 3, 5, 1, 2, 6]
     # The cap defaults to the threshold (the reference's min(., 100)).
     assert build(threshold=3).per_class_cap == 3
-    samples = build(max_samples_per_image=100, threshold=3).sample(
-        logits, labels)
+    samples = build(
+        max_samples_per_image=100, threshold=3).sample(logits, labels)
     # n = min(100 // 2, 3) = 3 -> 1 hard + 2 easy per group.
     assert samples.flat_inds.tolist() == [4, 1, 2, 9, 8, 11]
 
@@ -112,15 +113,15 @@ def test_budget_is_per_image():
 def test_random_order_respects_the_sets():
     logits, labels = image()
     sampler = build(
-        max_samples_per_image=8, threshold=3, per_class_cap=4,
-        order='random')
+        max_samples_per_image=8, threshold=3, per_class_cap=4, order='random')
     picks = [
         sampler.sample(logits, labels,
                        torch.Generator().manual_seed(s)).flat_inds.tolist()
         for s in range(5)
     ]
     assert picks[0] == sampler.sample(
-        logits, labels, torch.Generator().manual_seed(0)).flat_inds.tolist()
+        logits, labels,
+        torch.Generator().manual_seed(0)).flat_inds.tolist()
     hard0, easy0 = {3, 4, 5}, {0, 1, 2, 6}
     for p in picks:
         assert len(set(p[:2]) & hard0) == 2 and len(set(p[2:4]) & easy0) == 2
@@ -133,8 +134,8 @@ def test_all_ignored_and_too_many_groups_give_nothing():
     samples = build(threshold=3).sample(logits, torch.full_like(labels, 255))
     assert len(samples) == 0 and samples.flat_inds.dtype == torch.long
     # 2 groups but a budget of 1: min(1 // 2, cap) = 0 anchors.
-    samples = build(max_samples_per_image=1, threshold=3).sample(
-        logits, labels)
+    samples = build(
+        max_samples_per_image=1, threshold=3).sample(logits, labels)
     assert len(samples) == 0
 
 

@@ -5,9 +5,9 @@ import torch
 import torch.nn.functional as F
 
 import mmseg_contrafusion  # noqa: F401
-from mmseg_contrafusion.models.utils import (downsample_labels,
+from mmseg_contrafusion.models.utils import (contrastive_utils,
+                                             downsample_labels,
                                              mean_over_images, split_by_image)
-from mmseg_contrafusion.models.utils import contrastive_utils
 
 
 def coordinate_label(h, w):
@@ -37,43 +37,37 @@ def test_center_odd_stride_and_non_divisible_sizes():
     label = coordinate_label(9, 9)
     assert downsample_labels(label, (3, 3)).tolist() == [[[1001, 1004, 1007],
                                                           [4001, 4004, 4007],
-                                                          [7001, 7004,
-                                                           7007]]]
+                                                          [7001, 7004, 7007]]]
     # 5 -> 2 rows: floor((i + 0.5) * 5 / 2) = floor(1.25), floor(3.75) = 1, 3
     # 7 -> 3 cols: floor((j + 0.5) * 7 / 3) = floor(1.17), floor(3.5),
     #              floor(5.83) = 1, 3, 5
     label = coordinate_label(5, 7)
     assert downsample_labels(label, (2, 3)).tolist() == [[[1001, 1003, 1005],
-                                                          [3001, 3003,
-                                                           3005]]]
+                                                          [3001, 3003, 3005]]]
 
 
 def test_majority_by_hand():
-    label = torch.tensor([[[1, 1, 255, 255],
-                           [2, 255, 255, 255],
-                           [3, 4, 255, 5],
-                           [4, 3, 255, 255]]])
+    label = torch.tensor([[[1, 1, 255, 255], [2, 255, 255, 255],
+                           [3, 4, 255, 5], [4, 3, 255, 255]]])
     out = downsample_labels(label, (2, 2), ignore_index=255, mode='majority')
     # (0, 0): 1 twice, 2 once -> 1.  (0, 1): nothing labelled -> 255.
     # (1, 0): 3 and 4 twice each -> the lower, 3.
     # (1, 1): one 5 among three ignored pixels -> 5 (ignore never votes).
     assert out.tolist() == [[[1, 255], [3, 5]]]
     # The centre of each 2 x 2 cell is its bottom-right pixel.
-    assert downsample_labels(label, (2, 2)).tolist() == [[[255, 255],
-                                                          [3, 255]]]
+    assert downsample_labels(label, (2, 2)).tolist() == [[[255, 255], [3,
+                                                                       255]]]
 
 
 def test_majority_non_divisible_cells():
     # 5 -> 2 columns: pixel r goes to cell floor((r + 0.5) * 2 / 5), so the
     # cells are {0, 1} and {2, 3, 4}.
     label = torch.tensor([[[7, 8, 8, 9, 9]]])
-    assert downsample_labels(label, (1, 2), mode='majority').tolist() == [[[
-        7, 9
-    ]]]
+    assert downsample_labels(
+        label, (1, 2), mode='majority').tolist() == [[[7, 9]]]
     label = torch.tensor([[[7, 7, 8, 8, 9]]])
-    assert downsample_labels(label, (1, 2), mode='majority').tolist() == [[[
-        7, 8
-    ]]]
+    assert downsample_labels(
+        label, (1, 2), mode='majority').tolist() == [[[7, 8]]]
 
 
 def majority_by_loops(label, size, ignore_index):
@@ -127,10 +121,9 @@ def test_layout_identity_and_errors():
     for mode in ('center', 'majority', 'nearest'):
         out = downsample_labels(label, (4, 4), mode=mode)
         assert out.shape == (2, 1, 4, 4) and out.dtype == torch.long
-        assert downsample_labels(label[:, 0], (4, 4), mode=mode).shape == (
-            2, 4, 4)
-        assert torch.equal(downsample_labels(label, (8, 8), mode=mode),
-                           label)
+        assert downsample_labels(
+            label[:, 0], (4, 4), mode=mode).shape == (2, 4, 4)
+        assert torch.equal(downsample_labels(label, (8, 8), mode=mode), label)
     with pytest.raises(ValueError, match='mode'):
         downsample_labels(label, (4, 4), mode='bilinear')
     with pytest.raises(ValueError, match='shape'):

@@ -13,16 +13,23 @@ def test_projection_head_unit_norm():
     assert out.shape == (2, 4, 5, 7)
     assert torch.allclose(out.norm(dim=1), torch.ones(2, 5, 7), atol=1e-5)
     raw = MODELS.build(
-        dict(type='ProjectionHead', in_channels=6, embed_dim=4,
-             hidden_channels=3, normalize=False))
+        dict(
+            type='ProjectionHead',
+            in_channels=6,
+            embed_dim=4,
+            hidden_channels=3,
+            normalize=False))
     assert raw.hidden.conv.out_channels == 3
 
 
 @pytest.mark.parametrize('fusion', ['gated', 'sum', 'concat'])
 def test_fusion_block_shapes(fusion):
     block = MODELS.build(
-        dict(type='FusionBlock', channels=4, fusion=fusion,
-             norm_cfg=dict(type='BN')))
+        dict(
+            type='FusionBlock',
+            channels=4,
+            fusion=fusion,
+            norm_cfg=dict(type='BN')))
     block.init_weights()
     t, c = torch.randn(2, 4, 3, 3), torch.randn(2, 4, 3, 3)
     out = block(t, c)

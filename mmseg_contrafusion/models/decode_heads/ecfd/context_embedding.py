@@ -11,7 +11,7 @@ from torch import Tensor
 from mmseg.models.utils import resize
 from mmseg.utils import OptConfigType
 from .weight_init import (check_init, conv_transpose_default_init_,
-                        pytorch_default_init_)
+                          pytorch_default_init_)
 
 
 class ReinforcedContextEmbedding(BaseModule):
@@ -93,8 +93,8 @@ class ReinforcedContextEmbedding(BaseModule):
     def extra_repr(self) -> str:
         return f'pos_shape={self.pos_shape}, init={self.init!r}'
 
-    def forward(self, feats: Sequence[Tensor]) -> Tuple[Tensor,
-                                                         Tuple[int, int]]:
+    def forward(self,
+                feats: Sequence[Tensor]) -> Tuple[Tensor, Tuple[int, int]]:
         """Build the context tokens.
 
         Args:
@@ -106,8 +106,11 @@ class ReinforcedContextEmbedding(BaseModule):
         """
         size = feats[2].shape[2:]
         reduced = [
-            resize(conv(x), size=size, mode='bilinear',
-                   align_corners=self.align_corners)
+            resize(
+                conv(x),
+                size=size,
+                mode='bilinear',
+                align_corners=self.align_corners)
             if x.shape[2:] != size else conv(x)
             for conv, x in zip(self.reduce, feats[1:])
         ]
@@ -116,7 +119,9 @@ class ReinforcedContextEmbedding(BaseModule):
             pos = self.pos_embed
             if pos.shape[2:] != x.shape[2:]:
                 pos = F.interpolate(
-                    pos, size=x.shape[2:], mode='bicubic',
+                    pos,
+                    size=x.shape[2:],
+                    mode='bicubic',
                     align_corners=self.align_corners)
             x = x + pos
         return x.flatten(2).transpose(1, 2), (int(size[0]), int(size[1]))

@@ -41,8 +41,9 @@ def reference_points(shapes: Shapes, device: torch.device) -> Tensor:
         ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) / h
         xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5) / w
         grid_y, grid_x = torch.meshgrid(ys, xs, indexing='ij')
-        points.append(torch.stack([grid_x.reshape(-1),
-                                   grid_y.reshape(-1)], -1))
+        points.append(
+            torch.stack(
+                [grid_x.reshape(-1), grid_y.reshape(-1)], -1))
     return torch.cat(points, 0)[None, :, None, :]
 
 
@@ -58,8 +59,9 @@ def level_layout(shapes: Shapes,
         tuple[Tensor, Tensor]: Shapes, (L, 2) long; start index of each
         level in the flattened tokens, (L,) long.
     """
-    spatial_shapes = torch.as_tensor(
-        [tuple(s) for s in shapes], dtype=torch.long, device=device)
+    spatial_shapes = torch.as_tensor([tuple(s) for s in shapes],
+                                     dtype=torch.long,
+                                     device=device)
     sizes = spatial_shapes.prod(1)
     start = torch.cat([sizes.new_zeros(1), sizes.cumsum(0)[:-1]])
     return spatial_shapes, start
@@ -255,15 +257,17 @@ class CrossFusionBlock(BaseModule):
         # CICM: context queries, multi-level spatial values.
         self.context_norm = norm()
         self.spatial_value_norm = norm()
-        self.context_attn = DeformableCrossAttention(
-            embed_dims, num_heads, num_spatial_levels, num_points,
-            value_proj_ratio)
+        self.context_attn = DeformableCrossAttention(embed_dims, num_heads,
+                                                     num_spatial_levels,
+                                                     num_points,
+                                                     value_proj_ratio)
         self.gamma = nn.Parameter(torch.full((embed_dims, ), init_values))
         # SICM: spatial queries, context values, then the ConvFFN.
         self.spatial_norm = norm()
         self.context_value_norm = norm()
-        self.spatial_attn = DeformableCrossAttention(
-            embed_dims, num_heads, 1, num_points, value_proj_ratio)
+        self.spatial_attn = DeformableCrossAttention(embed_dims, num_heads, 1,
+                                                     num_points,
+                                                     value_proj_ratio)
         self.ffn_norm = norm()
         self.ffn = MultiLevelConvFFN(
             embed_dims, int(embed_dims * ffn_ratio), init=ffn_init)

@@ -157,8 +157,10 @@ class ECFDHead(TwoStreamDecodeHead):
                  fusion_channels: Optional[Union[int, Sequence[int]]] = None,
                  in_index: Sequence[int] = (0, 1, 2, 3),
                  **kwargs) -> None:
-        widths = [w for w in (in_channels, transformer_in_channels,
-                              cnn_in_channels) if w is not None]
+        widths = [
+            w for w in (in_channels, transformer_in_channels, cnn_in_channels)
+            if w is not None
+        ]
         if len(in_index) != 4 or any(len(w) != 4 for w in widths):
             raise ValueError(
                 'ECFDHead takes four levels (strides 4, 8, 16, 32); got '
@@ -198,7 +200,8 @@ class ECFDHead(TwoStreamDecodeHead):
         self.spatial_out_bias = spatial_out_bias
         self.init = init
         conv_kwargs = dict(
-            conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
         level_channels = (
             list(in_channels)
@@ -207,8 +210,8 @@ class ECFDHead(TwoStreamDecodeHead):
 
         # 1. Spatial tokens, 2. context tokens.
         self.spatial_embeds = ModuleList(
-            ConvModule(c, embed_dims, 1, conv_cfg=self.conv_cfg,
-                       act_cfg=None) for c in level_channels[1:])
+            ConvModule(c, embed_dims, 1, conv_cfg=self.conv_cfg, act_cfg=None)
+            for c in level_channels[1:])
         self.context_embed = ReinforcedContextEmbedding(
             level_channels,
             embed_dims,
@@ -243,14 +246,18 @@ class ECFDHead(TwoStreamDecodeHead):
             # has it (spatial_out_bias).
             warnings.filterwarnings('ignore', 'Unnecessary conv bias')
             self.spatial_outs = ModuleList(
-                ConvModule(embed_dims, channels, 1, conv_cfg=self.conv_cfg,
-                           norm_cfg=self.norm_cfg, act_cfg=None,
-                           bias=spatial_out_bias) for _ in range(3))
+                ConvModule(
+                    embed_dims,
+                    channels,
+                    1,
+                    conv_cfg=self.conv_cfg,
+                    norm_cfg=self.norm_cfg,
+                    act_cfg=None,
+                    bias=spatial_out_bias) for _ in range(3))
         self.top_conv = ConvModule(
             channels, channels, 3, padding=1, **conv_kwargs)
         self.laterals = ModuleList(
-            ConvModule(channels, channels, 1, **conv_kwargs)
-            for _ in range(3))
+            ConvModule(channels, channels, 1, **conv_kwargs) for _ in range(3))
         self.fpn_convs = ModuleList(
             ConvModule(channels, channels, 3, padding=1, **conv_kwargs)
             for _ in range(3))
@@ -341,8 +348,7 @@ class ECFDHead(TwoStreamDecodeHead):
             spatial_maps = [
                 m + self._resize(
                     ctx.transpose(1, 2).reshape(batch, -1, *context_shape),
-                    m.shape[2:])
-                for m, ctx in zip(spatial_maps, contexts)
+                    m.shape[2:]) for m, ctx in zip(spatial_maps, contexts)
             ]
         levels = [c1] + [
             conv(m) for conv, m in zip(self.spatial_outs, spatial_maps)

@@ -72,8 +72,12 @@ class CrossLevelGatingDecoder(BaseModule):
         self.init = check_init(init)
         if low_projection == 'conv':
             self.low_proj = ConvModule(
-                low_channels, channels, 1, conv_cfg=conv_cfg,
-                norm_cfg=None, act_cfg=None)
+                low_channels,
+                channels,
+                1,
+                conv_cfg=conv_cfg,
+                norm_cfg=None,
+                act_cfg=None)
         else:
             self.low_proj = ConvModule(low_channels, channels, 1, **kwargs)
         self.low_conv = ConvModule(
@@ -110,7 +114,9 @@ class CrossLevelGatingDecoder(BaseModule):
         low = self.low_conv(self.low_proj(low))
         if high.shape[2:] != low.shape[2:]:
             high = resize(
-                high, size=low.shape[2:], mode='bilinear',
+                high,
+                size=low.shape[2:],
+                mode='bilinear',
                 align_corners=self.align_corners)
         gate = torch.sigmoid(self.attention(torch.cat([low, high], dim=1)))
         low = self.gamma * gate * low

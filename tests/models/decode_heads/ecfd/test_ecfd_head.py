@@ -15,8 +15,8 @@ from mmseg_contrafusion.models.decode_heads.ecfd.cross_fusion_block import (
 
 register_all_modules(init_default_scope=True)
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__))))))
+REPO_ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))))
 ECFD_CONFIGS = osp.join(REPO_ROOT, 'configs/ecfd')
 WIDTHS = [8, 16, 32, 64]
 BN = dict(type='BN', requires_grad=True)
@@ -99,7 +99,10 @@ def test_deformable_attention_is_mmcv_without_residual():
     spatial = torch.tensor(shapes)
     start = torch.tensor([0, 16])
     with_residual = attn(
-        query, value=value, reference_points=ref, spatial_shapes=spatial,
+        query,
+        value=value,
+        reference_points=ref,
+        spatial_shapes=spatial,
         level_start_index=start)
     assert out.shape == (2, 5, 16)
     assert torch.allclose(out + query, with_residual, atol=1e-6)
@@ -108,10 +111,10 @@ def test_deformable_attention_is_mmcv_without_residual():
 def test_reference_points_and_split():
     ref = reference_points([(2, 2), (1, 2)], torch.device('cpu'))
     assert ref.shape == (1, 6, 1, 2)
-    assert torch.allclose(ref[0, :4, 0], torch.tensor(
-        [[.25, .25], [.75, .25], [.25, .75], [.75, .75]]))
-    assert torch.allclose(ref[0, 4:, 0], torch.tensor([[.25, .5],
-                                                       [.75, .5]]))
+    assert torch.allclose(
+        ref[0, :4, 0],
+        torch.tensor([[.25, .25], [.75, .25], [.25, .75], [.75, .75]]))
+    assert torch.allclose(ref[0, 4:, 0], torch.tensor([[.25, .5], [.75, .5]]))
     tokens = torch.arange(12.).reshape(1, 6, 2)
     maps = split_levels(tokens, [(2, 2), (1, 2)])
     assert [tuple(m.shape) for m in maps] == [(1, 2, 2, 2), (1, 2, 1, 2)]
@@ -122,9 +125,12 @@ def test_dual_stream_mode():
     from mmseg_contrafusion.models.segmentors import DualFeats
     torch.manual_seed(0)
     cnn_widths = [12, 24, 48, 96]
-    head = tiny_head(in_channels=None, transformer_in_channels=WIDTHS,
-                     cnn_in_channels=cnn_widths, fusion='gated',
-                     fusion_channels=8)
+    head = tiny_head(
+        in_channels=None,
+        transformer_in_channels=WIDTHS,
+        cnn_in_channels=cnn_widths,
+        fusion='gated',
+        fusion_channels=8)
     assert head.is_dual and head.level_channels == [8, 8, 8, 8]
     assert head.transformer_in_channels == WIDTHS
     logits = head(DualFeats(feats(), feats(widths=cnn_widths)))
@@ -180,11 +186,12 @@ def test_parameter_count_against_reported(variant):
 # --------------------------------------------------------------------------
 def original_layout_convs(head):
     """Convs the original builds as plain torch layers (PyTorch init)."""
-    modules = [*head.spatial_embeds, *head.context_embed.reduce[:2],
-               head.context_embed.embed, head.gating.low_proj,
-               head.gating.low_conv, head.gating.fuse, head.gating.out_conv,
-               *head.spatial_outs, head.top_conv, *head.laterals,
-               *head.fpn_convs, head.fpn_bottleneck]
+    modules = [
+        *head.spatial_embeds, *head.context_embed.reduce[:2],
+        head.context_embed.embed, head.gating.low_proj, head.gating.low_conv,
+        head.gating.fuse, head.gating.out_conv, *head.spatial_outs,
+        head.top_conv, *head.laterals, *head.fpn_convs, head.fpn_bottleneck
+    ]
     return [m.conv for m in modules]
 
 
@@ -282,8 +289,9 @@ def test_model_init_weights_reaches_the_fusion_blocks():
     """Two-encoder ECFD config: FusionBlock.init_weights (gate 0.5) runs."""
     from mmseg_contrafusion.utils.config_utils import strip_pretrained
     cfg = Config.fromfile(
-        osp.join(ECFD_CONFIGS, 'ecfd-tiny-dualencoder_mit-b2-r50_8xb1-160k_'
-                 'cityscapes-512x512.py'))
+        osp.join(
+            ECFD_CONFIGS, 'ecfd-tiny-dualencoder_mit-b2-r50_8xb1-160k_'
+            'cityscapes-512x512.py'))
     model_cfg = cfg.model.to_dict()
     strip_pretrained(model_cfg)
     torch.manual_seed(0)

@@ -77,10 +77,12 @@ def original_reference_points(shapes):
     points = []
     for h, w in shapes:
         ys, xs = torch.meshgrid(
-            torch.linspace(0.5, h - 0.5, h), torch.linspace(0.5, w - 0.5, w),
+            torch.linspace(0.5, h - 0.5, h),
+            torch.linspace(0.5, w - 0.5, w),
             indexing='ij')
-        points.append(torch.stack([xs.reshape(-1) / w,
-                                   ys.reshape(-1) / h], -1))
+        points.append(
+            torch.stack(
+                [xs.reshape(-1) / w, ys.reshape(-1) / h], -1))
     return torch.cat(points, 0)[None, :, None]  # (1, N, 1, 2)
 
 
@@ -110,15 +112,19 @@ class MSDeformAttn(nn.Module):
         out = query.new_zeros(n * h_, dh, lq)
         start = 0
         for lvl, (h, w) in enumerate(shapes):
-            v_l = v[:, start:start + h * w].permute(0, 2, 3, 1).reshape(
-                n * h_, dh, h, w)
+            v_l = v[:,
+                    start:start + h * w].permute(0, 2, 3,
+                                                 1).reshape(n * h_, dh, h, w)
             start += h * w
             grid = (2 * loc[:, :, :, lvl] - 1).permute(0, 2, 1, 3, 4)
             sampled = F.grid_sample(
-                v_l, grid.reshape(n * h_, lq, p_, 2), mode='bilinear',
-                padding_mode='zeros', align_corners=False)
-            w_l = weights[:, :, :, lvl].permute(0, 2, 1, 3).reshape(
-                n * h_, 1, lq, p_)
+                v_l,
+                grid.reshape(n * h_, lq, p_, 2),
+                mode='bilinear',
+                padding_mode='zeros',
+                align_corners=False)
+            w_l = weights[:, :, :, lvl].permute(0, 2, 1,
+                                                3).reshape(n * h_, 1, lq, p_)
             out = out + (sampled * w_l).sum(-1)
         out = out.view(n, h_ * dh, lq).transpose(1, 2)
         return self.output_proj(out)
@@ -187,15 +193,14 @@ class CLGD(nn.Module):
         super().__init__()
         self.conv_low = conv_bn_relu(CH, GATE, 3)
         self.conv_cat = conv_bn_relu(CH + GATE, CH, 3)
-        self.conv_att = nn.Sequential(nn.Conv2d(CH + GATE, 1, 1),
-                                      nn.Sigmoid())
+        self.conv_att = nn.Sequential(nn.Conv2d(CH + GATE, 1, 1), nn.Sigmoid())
         self.conv_out = conv_bn_relu(CH, CH, 3)
         self.gamma = nn.Parameter(torch.ones(1))
 
     def forward(self, x, y, align_corners):
         low = self.conv_low(x)
-        high = F.interpolate(y, low.shape[2:], mode='bilinear',
-                             align_corners=align_corners)
+        high = F.interpolate(
+            y, low.shape[2:], mode='bilinear', align_corners=align_corners)
         cat = torch.cat([low, high], 1)
         low = self.gamma * self.conv_att(cat) * low
         return self.conv_out(self.conv_cat(torch.cat([low, high], 1)))
@@ -233,8 +238,12 @@ class OriginalECFD(nn.Module):
     the port offers, to check that each does what its name says.
     """
 
-    def __init__(self, c1='conv', fpn_align_corners=True, deconv_bias=True,
-                 add_context=False, align_corners=False):
+    def __init__(self,
+                 c1='conv',
+                 fpn_align_corners=True,
+                 deconv_bias=True,
+                 add_context=False,
+                 align_corners=False):
         super().__init__()
         c0 = WIDTHS[0]
         self.add_context, self.align_corners = add_context, align_corners
@@ -283,8 +292,8 @@ class OriginalECFD(nn.Module):
             ], 1))
         h, w = x.shape[2:]
         x = x.flatten(2).transpose(1, 2)
-        pos = self.pos_embed[:, 1:].reshape(1, *POS_GRID, D).permute(
-            0, 3, 1, 2)
+        pos = self.pos_embed[:, 1:].reshape(1, *POS_GRID,
+                                            D).permute(0, 3, 1, 2)
         pos = F.interpolate(pos, (h, w), mode='bicubic', align_corners=ac)
         x = x + pos.reshape(1, D, h * w).permute(0, 2, 1)
         ref_context = original_reference_points([(h, w)])
@@ -303,13 +312,12 @@ class OriginalECFD(nn.Module):
         c1 = self.clgd(self.c1_conv1x1(inputs[0]), r_c, ac)
         if self.add_context:
             maps = [
-                m + F.interpolate(o, m.shape[2:], mode='bilinear',
-                                  align_corners=ac)
+                m + F.interpolate(
+                    o, m.shape[2:], mode='bilinear', align_corners=ac)
                 for m, o in zip(maps, outs)
             ]
         levels = [c1] + [
-            getattr(self, f'norm{lvl}')(
-                getattr(self, f'c{lvl}_deconv1x1')(m))
+            getattr(self, f'norm{lvl}')(getattr(self, f'c{lvl}_deconv1x1')(m))
             for lvl, m in zip((2, 3, 4), maps)
         ]
         return self.conv_seg(self.fpn(levels))
@@ -319,8 +327,10 @@ def copy_(dst, src):
     """Copy the tensors ``dst`` has (a bias-free ``dst`` drops the bias)."""
     state = src.state_dict()
     assert set(dst.state_dict()) <= set(state), (dst, src)
-    dst.load_state_dict({k: v for k, v in state.items()
-                         if k in dst.state_dict()})
+    dst.load_state_dict({
+        k: v
+        for k, v in state.items() if k in dst.state_dict()
+    })
 
 
 def copy_conv_module_(dst_seq, conv_module):
@@ -332,7 +342,8 @@ def copy_conv_module_(dst_seq, conv_module):
 def reference_from(head, **kwargs):
     """An ``OriginalECFD`` holding the head's weights."""
     ref = OriginalECFD(
-        add_context=head.add_context, align_corners=head.align_corners,
+        add_context=head.add_context,
+        align_corners=head.align_corners,
         **kwargs).eval()
     with torch.no_grad():
         if isinstance(ref.c1_conv1x1, nn.Conv2d):
@@ -340,17 +351,15 @@ def reference_from(head, **kwargs):
         else:
             copy_conv_module_(ref.c1_conv1x1, head.gating.low_proj)
         for i, lvl in enumerate((2, 3, 4)):
-            copy_(getattr(ref, f'c{lvl}_conv1x1'),
-                  head.spatial_embeds[i].conv)
-            copy_(getattr(ref, f'c{lvl}_deconv1x1'),
-                  head.spatial_outs[i].conv)
+            copy_(getattr(ref, f'c{lvl}_conv1x1'), head.spatial_embeds[i].conv)
+            copy_(getattr(ref, f'c{lvl}_deconv1x1'), head.spatial_outs[i].conv)
             copy_(getattr(ref, f'norm{lvl}'), head.spatial_outs[i].norm)
         rce = head.context_embed
         copy_(ref.layer2_embedding, rce.reduce[0].conv)
         copy_(ref.layer3_embedding, rce.reduce[1].conv)
         # ConvTranspose2d weight: (in, out, 1, 1).
-        ref.layer4_embedding.weight.copy_(
-            rce.reduce[2].conv.weight.transpose(0, 1))
+        ref.layer4_embedding.weight.copy_(rce.reduce[2].conv.weight.transpose(
+            0, 1))
         ref.layer4_embedding.bias.copy_(rce.reduce[2].conv.bias)
         copy_(ref.fuse_layer, rce.embed.conv)
         ref.pos_embed[:, 0].normal_()  # the unused class-token slot
@@ -399,9 +408,8 @@ def perturbed_head(**kwargs):
 @pytest.mark.parametrize('size', [(72, 88), (64, 64)])
 def test_defaults_compute_the_original(add_context, size):
     head = perturbed_head(add_context=add_context)
-    assert (head.c1_projection, head.fpn_align_corners,
-            head.spatial_out_bias, head.init) == ('conv', True, True,
-                                                  'pytorch')
+    assert (head.c1_projection, head.fpn_align_corners, head.spatial_out_bias,
+            head.init) == ('conv', True, True, 'pytorch')
     ref = reference_from(head)
     x = feats(size)
     with torch.no_grad():
@@ -419,8 +427,7 @@ def test_reference_is_sensitive_to_the_fixed_differences():
     x = feats()
     with torch.no_grad():
         ours = head(x)
-        for kwargs in (dict(fpn_align_corners=False),
-                       dict(deconv_bias=False)):
+        for kwargs in (dict(fpn_align_corners=False), dict(deconv_bias=False)):
             ref = reference_from(head, **kwargs)
             assert not torch.allclose(ours, ref(x), atol=1e-3), kwargs
 
@@ -436,8 +443,7 @@ def test_named_variants_do_what_they_say(variant, reference):
     with torch.no_grad():
         ours = head(x)
         assert torch.allclose(
-            ours, reference_from(head, **reference)(x), atol=1e-5,
-            rtol=1e-4)
+            ours, reference_from(head, **reference)(x), atol=1e-5, rtol=1e-4)
     if 'c1_projection' in variant:
         low = head.gating.low_proj
         assert low.with_norm and low.with_activation and low.conv.bias is None
@@ -458,8 +464,8 @@ def test_parameter_counts_of_the_variants():
     original = build_head()
     assert shapes(build_head(init='kaiming')) == shapes(original)
     assert shapes(build_head(fpn_align_corners=False)) == shapes(original)
-    mmcv_style = build_head(c1_projection='conv_bn_relu',
-                            spatial_out_bias=False)
+    mmcv_style = build_head(
+        c1_projection='conv_bn_relu', spatial_out_bias=False)
     assert count(original) - count(mmcv_style) == 3 * CH - CH
     # The reference holds exactly the head's parameters, plus the unused
     # class-token slot of the original position embedding.
@@ -471,10 +477,13 @@ def test_dual_stream_mode_is_unchanged_by_the_options():
     """The options act on the ECFD part; the stream projections and
     fusions of the two-encoder mode keep mmcv's init either way."""
     for init in ('pytorch', 'kaiming'):
-        head = build_head(init=init, in_channels=None,
-                          transformer_in_channels=WIDTHS,
-                          cnn_in_channels=[12, 24, 48, 96],
-                          fusion='concat', fusion_channels=8)
+        head = build_head(
+            init=init,
+            in_channels=None,
+            transformer_in_channels=WIDTHS,
+            cnn_in_channels=[12, 24, 48, 96],
+            fusion='concat',
+            fusion_channels=8)
         for conv in head.front_end.cnn_convs:
             # Kaiming (fan-out 8): std 0.5, far outside PyTorch's default
             # bound 1/sqrt(fan-in) <= 0.29.
