@@ -119,8 +119,8 @@ def embeddings(model, batch, level: int) -> Tuple[torch.Tensor, torch.Tensor, to
     """
     data = model.data_preprocessor(batch, False)
     head = model.decode_head
-    t_lat, c_lat = head.project(model.extract_feat(data['inputs']))
-    t_emb, c_emb = head.embed(t_lat, c_lat)
+    feats = head.fuse(model.extract_feat(data['inputs']))
+    t_emb, c_emb = head.contrast.embed(feats.laterals)
     t_emb, c_emb = t_emb[level], c_emb[level]
     labels = torch.stack([
         sample.gt_sem_seg.data.long() for sample in data['data_samples']
