@@ -33,7 +33,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'tests/data/configs/'
                   'contrafusionnet-mscs_tiny-gn_synthetic-64x64.py')
 PYTHON = sys.executable
-STEP_KEYS = ('decode_head.loss_contrast.seeder.step',
+STEP_KEYS = ('decode_head.contrast.loss_contrast.seeder.step',
              'auxiliary_head.loss_contrast.seeder.step')
 
 

@@ -165,7 +165,8 @@ def test_gradients_match(records):
         assert torch.equal(ranks[0]['grads'][name], ranks[1]['grads'][name])
     # The contrastive projection heads get a gradient (only the contrastive
     # loss reaches them), so its gradients are part of the comparison.
-    heads = ('decode_head.cnn_projs.', 'decode_head.transformer_projs.')
+    heads = ('decode_head.contrast.cnn_projs.',
+             'decode_head.contrast.transformer_projs.')
     proj = [n for n in names if n.startswith(heads)]
     assert proj and all(one['grads'][n].abs().sum() > 0 for n in proj)
 

@@ -88,7 +88,7 @@ def test_quick_report(synthetic_cityscapes, tmp_path, capsys):
     for hook in hooks.values():
         assert hook['inference_total'] == 0
         assert hook['training_total'] > 0
-        assert 'decode_head.transformer_projs' in hook['modules']
+        assert 'decode_head.contrast' in hook['modules']
     cac = next(h for n, h in hooks.items() if '-cac_' in n)
     assert 'decode_head.cac_branch' in cac['modules']
     mscs = next(h for n, h in hooks.items() if 'mscs' in n)
@@ -138,7 +138,7 @@ def test_quick_report(synthetic_cityscapes, tmp_path, capsys):
     for part in ('backbone', 'cnn_backbone', 'decode_head.fusions',
                  'decode_head.cnn_convs', 'other', 'total'):
         assert part in parts, part
-    assert 'decode_head.transformer_projs' not in parts
+    assert 'decode_head.contrast' not in parts
     models = report['profile']['training']['models']
     assert set(models) == {'nocontrast', 'model', 'cac', 'mscs'}
     assert all(m['total_ms'] > 0 and m['ops'] for m in models.values())
@@ -165,7 +165,7 @@ def test_hook_check_sees_cac_at_training_only():
     assert result['inference_total'] == 0
     calls = result['training_calls']
     assert calls['decode_head.cac_branch'] > 0
-    assert calls['decode_head.transformer_projs'] > 0
+    assert calls['decode_head.contrast'] > 0
     assert calls['decode_head.cnn_projs'] > 0
 
 
