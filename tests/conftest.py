@@ -1,23 +1,10 @@
 """Shared fixtures: a small generated Cityscapes-format dataset, converted."""
-import importlib.util
 import os
 import os.path as osp
-import sys
 
 import pytest
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-
-def load_tool(relative_path: str):
-    """Import a script under ``tools/`` as a module."""
-    path = osp.join(REPO_ROOT, relative_path)
-    name = osp.splitext(osp.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, module)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='session')

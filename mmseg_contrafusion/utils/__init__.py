@@ -1,3 +1,4 @@
+from . import cli_args
 from .checkpoint_utils import (TRUST_CHECKPOINT_ENV, CorruptCheckpointError,
                                UntrustedCheckpointError,
                                checkpoint_safe_globals, load_checkpoint_file,
@@ -7,6 +8,6 @@ from .errors import ActionableError
 
 __all__ = [
     'ActionableError', 'CorruptCheckpointError', 'TRUST_CHECKPOINT_ENV',
-    'UntrustedCheckpointError', 'checkpoint_safe_globals',
+    'UntrustedCheckpointError', 'checkpoint_safe_globals', 'cli_args',
     'load_checkpoint_file', 'strip_pretrained', 'weight_mismatches'
 ]

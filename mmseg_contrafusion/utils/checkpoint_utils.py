@@ -11,9 +11,9 @@ import numpy as np
 from .errors import ActionableError
 
 
-def weight_mismatches(model_state: Dict[str, Any],
-                      checkpoint_state: Dict[str, Any]) -> Tuple[int, int,
-                                                                 str]:
+def weight_mismatches(
+        model_state: Dict[str, Any],
+        checkpoint_state: Dict[str, Any]) -> Tuple[int, int, str]:
     """Compare a model's state dict with a checkpoint's.
 
     Args:
@@ -26,8 +26,9 @@ def weight_mismatches(model_state: Dict[str, Any],
         shape), the number of weights of both together, and a description
         of the first mismatch ('' if all match).
     """
-    keys = list(model_state) + [k for k in checkpoint_state
-                                if k not in model_state]
+    keys = list(model_state) + [
+        k for k in checkpoint_state if k not in model_state
+    ]
     mismatched = 0
     example = ''
     for key in keys:
@@ -45,6 +46,66 @@ def weight_mismatches(model_state: Dict[str, Any],
         mismatched += 1
         example = example or problem
     return mismatched, len(keys), example
+
+
+def strip_module_prefix(state_dict: Dict[str, Any]) -> Dict[str, Any]:
+    """Drop the ``module.`` prefix that a DDP-wrapped model's keys carry.
+
+    Args:
+        state_dict (dict[str, Tensor]): A state dict.
+
+    Returns:
+        dict[str, Tensor]: The same weights, ``module.`` removed from the
+        start of every key that has it.
+    """
+    prefix = 'module.'
+    return {
+        (key[len(prefix):] if key.startswith(prefix) else key): value
+        for key, value in state_dict.items()
+    }
+
+
+class CheckpointMismatchError(ActionableError):
+    """The checkpoint was written by another model than the config's."""
+
+
+def check_checkpoint_matches(model: Any,
+                             state_dict: Dict[str, Any],
+                             source: str,
+                             config: str,
+                             min_match: float = 1.0) -> None:
+    """Refuse a checkpoint whose weights do not fit a model.
+
+    mmengine and :func:`mmseg.apis.init_model` load checkpoints with
+    ``strict=False`` and only log or warn about the keys that did not fit;
+    this is the check that ``CheckpointMatchHook`` and
+    :func:`mmseg_contrafusion.apis.load_checked_model` run instead.
+
+    Args:
+        model (nn.Module): The model the weights load into (the segmentor,
+            not a DDP or TTA wrapper around it).
+        state_dict (dict[str, Tensor]): The checkpoint's weights;
+            ``module.`` prefixes are ignored.
+        source (str): The checkpoint as the message names it, e.g. its path.
+        config (str): The config as the message names it, e.g. its path or
+            ``'this config (<path>)'``.
+        min_match (float): Least fraction of the weights (of the model and
+            the checkpoint together) that must match, in [0, 1]. Defaults to
+            1.0: every weight.
+
+    Raises:
+        CheckpointMismatchError: In one line: ``<source> was not trained
+            with <config>: N of M weights do not match (e.g. <the first
+            mismatch>).``, and what to do about it.
+    """
+    mismatched, total, example = weight_mismatches(
+        model.state_dict(), strip_module_prefix(state_dict))
+    if not mismatched or 1 - mismatched / total >= min_match:
+        return
+    raise CheckpointMismatchError(
+        f'{source} was not trained with {config}: {mismatched} of {total} '
+        f'weights do not match (e.g. {example}). Use the checkpoint of this '
+        'config, or the config the checkpoint was trained with.')
 
 
 TRUST_CHECKPOINT_ENV = 'MMSEG_CONTRAFUSION_TRUST_CHECKPOINT'
@@ -116,7 +177,11 @@ def checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     multiarray = np._core.multiarray if hasattr(
         np, '_core') else np.core.multiarray
     allowed: List[Union[Callable, Tuple[Callable, str]]] = [
-        HistoryBuffer, np.ndarray, np.dtype, codecs.encode, bytes,
+        HistoryBuffer,
+        np.ndarray,
+        np.dtype,
+        codecs.encode,
+        bytes,
         (multiarray._reconstruct, 'numpy._core.multiarray._reconstruct'),
         (multiarray.scalar, 'numpy._core.multiarray.scalar'),
         (multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
@@ -126,16 +191,16 @@ def checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     # Unpickling a dtype builds an instance of its class (numpy 2:
     # numpy.dtypes.Float64DType, ...): those of the numeric and bool types.
     for scalar_type in (np.bool_, np.int8, np.int16, np.int32, np.int64,
-                        np.uint8, np.uint16, np.uint32, np.uint64,
-                        np.float16, np.float32, np.float64):
+                        np.uint8, np.uint16, np.uint32, np.uint64, np.float16,
+                        np.float32, np.float64):
         allowed.append(type(np.dtype(scalar_type)))
     return allowed
 
 
 def trust_checkpoints_from_env() -> bool:
     """Whether the user opted in to loading full-pickle checkpoints."""
-    return os.environ.get(TRUST_CHECKPOINT_ENV, '').lower() in ('1', 'true',
-                                                                 'yes')
+    return os.environ.get(TRUST_CHECKPOINT_ENV,
+                          '').lower() in ('1', 'true', 'yes')
 
 
 # What torch's weights-only unpickler names when it refuses something.
@@ -192,8 +257,8 @@ def load_checkpoint_file(filename: str,
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
-        match = next((m for m in (p.search(str(error)) for p in _REFUSED)
-                      if m), None)
+        match = next(
+            (m for m in (p.search(str(error)) for p in _REFUSED) if m), None)
         if match is None:
             raise CorruptCheckpointError(
                 f'{filename} is not a readable checkpoint '

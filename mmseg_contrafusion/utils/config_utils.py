@@ -3,8 +3,8 @@ from typing import Any
 
 
 def _loads_weights(init_cfg: Any) -> bool:
-    return isinstance(init_cfg, dict) and (
-        init_cfg.get('type') == 'Pretrained' or 'checkpoint' in init_cfg)
+    return isinstance(init_cfg, dict) and (init_cfg.get('type') == 'Pretrained'
+                                           or 'checkpoint' in init_cfg)
 
 
 def strip_pretrained(node: Any) -> int:

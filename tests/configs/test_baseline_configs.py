@@ -7,14 +7,18 @@ init. The stock models must have exactly the parameters of mmseg's own
 configs (same names and shapes).
 """
 import glob
-import importlib.util
 import json
 import os.path as osp
 import re
-import sys
 
 import pytest
 import torch
+
+from mmseg_contrafusion.analysis.configs import load_config, model_key
+from mmseg_contrafusion.analysis.model_builders import (build_model,
+                                                        inference_forward)
+from mmseg_contrafusion.analysis.params import count_params
+from mmseg_contrafusion.utils import strip_pretrained
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FAMILIES = ('unet', 'deeplabv3', 'pspnet', 'hrnet', 'segformer')
@@ -45,20 +49,6 @@ CUSTOM_IMPORTS = ("custom_imports = dict(imports=['mmseg_contrafusion'], "
                   'allow_failed_imports=False)')
 
 
-def _load_params_flops():
-    path = osp.join(REPO_ROOT, 'tools', 'analysis', 'params_flops.py')
-    if 'params_flops' in sys.modules:
-        return sys.modules['params_flops']
-    spec = importlib.util.spec_from_file_location('params_flops', path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules['params_flops'] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-pf = _load_params_flops()
-
-
 def rel(path):
     return osp.relpath(path, osp.join(REPO_ROOT, 'configs'))
 
@@ -77,7 +67,7 @@ def seed_parent(path):
 def network_key(cfg):
     """``model_key`` without the stochastic-depth rate: a training setting,
     which the seed-schedule configs take from the seed."""
-    key = json.loads(pf.model_key(cfg))
+    key = json.loads(model_key(cfg))
     for name in ('backbone', 'cnn_backbone'):
         if isinstance(key.get(name), dict):
             key[name].pop('drop_path_rate', None)
@@ -93,7 +83,7 @@ def models():
 def built(models, path):
     if path not in models:
         torch.manual_seed(0)
-        models[path] = pf.build_model(pf.load_config(path), init_weights=False)
+        models[path] = build_model(load_config(path), init_weights=False)
     return models[path]
 
 
@@ -114,7 +104,7 @@ def test_config_conventions(path):
     with open(path) as f:
         # Whitespace aside: yapf may wrap the line.
         assert ''.join(CUSTOM_IMPORTS.split()) in ''.join(f.read().split())
-    cfg = pf.load_config(path)
+    cfg = load_config(path)
     assert cfg.custom_imports['imports'] == ['mmseg_contrafusion']
     assert tuple(cfg.crop_size) == (512, 512)
     assert tuple(cfg.model.data_preprocessor['size']) == (512, 512)
@@ -126,7 +116,7 @@ def test_config_conventions(path):
     # with the seed's augmentation).
     data_base = ('cityscapes_512x512_seed.py'
                  if match['schedule'] == '100e' else 'cityscapes_512x512.py')
-    data = pf.load_config(
+    data = load_config(
         osp.join(REPO_ROOT, 'configs/_base_/datasets', data_base))
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         dataset = cfg[split].dataset
@@ -141,7 +131,7 @@ def test_config_conventions(path):
         assert cfg.train_cfg.max_epochs == 100
         assert not cfg.param_scheduler
         assert 'paramwise_cfg' not in cfg.optim_wrapper
-        parent = pf.load_config(seed_parent(path))
+        parent = load_config(seed_parent(path))
         assert network_key(cfg) == network_key(parent)
         assert cfg.model.test_cfg.mode == 'slide'
     else:
@@ -153,10 +143,8 @@ def test_seed_variants_use_the_contrafusionnet_seed_setting():
     """Seed variants: the same schedule, loader and runtime settings as the
     ContraFusionNet seed-schedule configs (all but model and test_cfg)."""
     bases = osp.join(REPO_ROOT, 'configs/_base_')
-    schedule = pf.load_config(
-        osp.join(bases, 'schedules/schedule_seed_100e.py'))
-    data = pf.load_config(
-        osp.join(bases, 'datasets/cityscapes_512x512_seed.py'))
+    schedule = load_config(osp.join(bases, 'schedules/schedule_seed_100e.py'))
+    data = load_config(osp.join(bases, 'datasets/cityscapes_512x512_seed.py'))
     cfn = sorted(
         glob.glob(
             osp.join(
@@ -165,13 +153,13 @@ def test_seed_variants_use_the_contrafusionnet_seed_setting():
     for path in CONFIGS:
         if '_1xb1-100e_' not in path:
             continue
-        cfg = pf.load_config(path)
+        cfg = load_config(path)
         for key in ('optim_wrapper', 'param_scheduler', 'train_cfg',
                     'default_hooks', 'log_processor'):
             assert cfg[key] == schedule[key], (path, key)
         assert cfg.train_dataloader == data.train_dataloader, path
         for other in cfn:
-            other_cfg = pf.load_config(other)
+            other_cfg = load_config(other)
             for key in ('optim_wrapper', 'train_cfg', 'train_dataloader',
                         'val_dataloader', 'test_evaluator', 'env_cfg'):
                 assert cfg[key] == other_cfg[key], (path, other, key)
@@ -181,10 +169,10 @@ def test_seed_variants_use_the_contrafusionnet_seed_setting():
 def test_pretrained_init_is_kept():
     """Configs load ImageNet weights as mmseg does (tests strip them)."""
     for path in CONFIGS:
-        cfg = pf.load_config(path)
+        cfg = load_config(path)
         name = osp.basename(path)
         model = cfg.model.to_dict()
-        loads = pf.strip_pretrained(model)
+        loads = strip_pretrained(model)
         if name.startswith(('unet', 'segformer_mit-b2w256')):
             assert loads == 0, name  # mmseg's U-Net; no weights for b2w256
         else:
@@ -199,7 +187,7 @@ def test_forward_small_input(models, path):
     model = built(models, path)
     inputs = torch.randn(1, 3, 32, 64)
     with torch.no_grad():
-        logits = pf.inference_forward(model, inputs)
+        logits = inference_forward(model, inputs)
     assert logits.shape == (1, 19, 32, 64)
     assert torch.isfinite(logits).all()
 
@@ -208,8 +196,8 @@ def test_forward_small_input(models, path):
 def test_params_match_mmseg_build(models, ours):
     """Same parameter names and shapes as mmseg's own config builds."""
     model = built(models, osp.join(REPO_ROOT, 'configs', ours))
-    reference_cfg = pf.load_config(osp.join(MMSEG_CONFIGS, STOCK[ours]))
-    reference = pf.build_model(reference_cfg, init_weights=False)
+    reference_cfg = load_config(osp.join(MMSEG_CONFIGS, STOCK[ours]))
+    reference = build_model(reference_cfg, init_weights=False)
     assert reference_cfg.model.decode_head.num_classes == 19
     ours_shapes = {k: tuple(v.shape) for k, v in model.named_parameters()}
     ref_shapes = {k: tuple(v.shape) for k, v in reference.named_parameters()}
@@ -219,7 +207,7 @@ def test_params_match_mmseg_build(models, ours):
     # The inference path drops exactly the auxiliary head, where there is
     # one (counting needs a backward pass: only done where it matters).
     if getattr(model, 'auxiliary_head', None) is not None:
-        ours_count = pf.count_params(model, (32, 32))
+        ours_count = count_params(model, (32, 32))
         assert ours_count['total'] == sum(p.numel()
                                           for p in reference.parameters())
         assert ours_count['training_only_modules'] == ['auxiliary_head']
@@ -238,8 +226,8 @@ def test_contrafusionnet_mit_widths(models):
     assert [f.shape[1] for f in feats] == [64, 128, 256, 512]
     assert [64 // f.shape[-1] for f in feats] == [4, 8, 16, 32]
     # MiT-B2 differs only in stage 3 (320 wide, 5 heads).
-    b2 = pf.build_model(
-        pf.load_config(
+    b2 = build_model(
+        load_config(
             osp.join(
                 MMSEG_CONFIGS, 'segformer/'
                 'segformer_mit-b2_8xb1-160k_cityscapes-1024x1024.py')),

@@ -30,8 +30,9 @@ import pytest
 import torch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO_ROOT, 'tests/data/configs/'
-                  'contrafusionnet-mscs_tiny-gn_synthetic-64x64.py')
+CONFIG = osp.join(
+    REPO_ROOT, 'tests/data/configs/'
+    'contrafusionnet-mscs_tiny-gn_synthetic-64x64.py')
 PYTHON = sys.executable
 STEP_KEYS = ('decode_head.contrast.loss_contrast.seeder.step',
              'auxiliary_head.loss_contrast.seeder.step')
@@ -60,11 +61,12 @@ def logged_iters(log: str) -> dict:
     """``{iteration: 'lr ... loss ...'}`` of the training log lines."""
     found = {}
     for line in log.splitlines():
-        match = re.search(r'Iter\(train\) \[(\d+)/6\]\s+lr: (\S+).*?'
-                          r'(loss: .*)$', line)
+        match = re.search(
+            r'Iter\(train\) \[(\d+)/6\]\s+lr: (\S+).*?'
+            r'(loss: .*)$', line)
         if match:
-            found[int(match.group(1))] = (match.group(2) + ' ' +
-                                          match.group(3).strip())
+            found[int(match.group(1))] = (
+                match.group(2) + ' ' + match.group(3).strip())
     return found
 
 
@@ -85,8 +87,11 @@ def runs(tmp_path_factory, synthetic_cityscapes):
                         env.get('PYTHONPATH')) if p))
     straight_dir = str(tmp_path_factory.mktemp('straight'))
     crashed_dir = str(tmp_path_factory.mktemp('crashed'))
-    common = dict(cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                  stderr=subprocess.STDOUT, text=True)
+    common = dict(
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True)
     straight = subprocess.Popen(train_cmd(straight_dir), env=env, **common)
     # The same config plus the killing module (custom_imports are imported
     # when the config file is read, so not through --cfg-options).
@@ -176,9 +181,9 @@ def test_resumed_run_matches_the_uninterrupted_run(runs):
     assert opt_a['state'].keys() == opt_b['state'].keys()
     for idx, state in opt_a['state'].items():
         for name, value in state.items():
-            assert torch.equal(torch.as_tensor(value),
-                               torch.as_tensor(opt_b['state'][idx][name])), (
-                                   idx, name)
+            assert torch.equal(
+                torch.as_tensor(value),
+                torch.as_tensor(opt_b['state'][idx][name])), (idx, name)
 
     # Parameter schedulers.
     assert straight['param_schedulers'] == resumed['param_schedulers']

@@ -64,13 +64,17 @@ def test_converter_cli_error_is_one_line(tmp_path):
 def test_make_data_generates_and_converts(tmp_path):
     """``make data`` (named in README) runs both steps into the given root."""
     root = tmp_path / 'synthetic'
-    result = subprocess.run(
-        ['make', 'data', f'SYNTHETIC_CITYSCAPES_ROOT={root}',
-         'DATA_ARGS=--num-train 2 --num-val 1 --width 64 --height 32'],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    result = subprocess.run([
+        'make', 'data', f'SYNTHETIC_CITYSCAPES_ROOT={root}',
+        'DATA_ARGS=--num-train 2 --num-val 1 --width 64 --height 32'
+    ],
+                            cwd=REPO_ROOT,
+                            capture_output=True,
+                            text=True,
+                            timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert len((root / 'train.txt').read_text().split()) == 2
     assert len((root / 'val.txt').read_text().split()) == 1
-    train_ids = glob.glob(str(root / 'gtFine' / 'train' / '*' /
-                              '*_gtFine_labelTrainIds.png'))
+    train_ids = glob.glob(
+        str(root / 'gtFine' / 'train' / '*' / '*_gtFine_labelTrainIds.png'))
     assert len(train_ids) == 2

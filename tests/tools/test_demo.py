@@ -16,8 +16,11 @@ def test_demo_runs_end_to_end(tmp_path, synthetic_cityscapes):
         DEMO_BENCH_RUNS='1',
         PYTHONWARNINGS='ignore')
     env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
-    result = subprocess.run(['bash', 'tools/demo.sh'], cwd=REPO_ROOT,
-                            env=env, capture_output=True, text=True,
+    result = subprocess.run(['bash', 'tools/demo.sh'],
+                            cwd=REPO_ROOT,
+                            env=env,
+                            capture_output=True,
+                            text=True,
                             timeout=900)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-4000:]

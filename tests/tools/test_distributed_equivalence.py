@@ -56,8 +56,9 @@ import pytest
 import torch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO_ROOT, 'tests/data/configs/'
-                  'contrafusionnet_tiny-gn_synthetic-64x64.py')
+CONFIG = osp.join(
+    REPO_ROOT, 'tests/data/configs/'
+    'contrafusionnet_tiny-gn_synthetic-64x64.py')
 PYTHON = sys.executable
 LOSS_KEYS = ('loss', 'decode.loss_ce', 'decode.loss_dice',
              'decode.loss_contrast')
@@ -105,19 +106,25 @@ default_hooks = dict(checkpoint=dict(interval=100, save_last=False))
         PYTHONPATH=os.pathsep.join(
             p for p in (osp.join(REPO_ROOT, 'tests', 'data'), REPO_ROOT,
                         env.get('PYTHONPATH')) if p))
-    common = dict(cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                  stderr=subprocess.STDOUT, text=True)
+    common = dict(
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True)
     one_dir, two_dir = str(tmp / 'one'), str(tmp / 'two')
     one = subprocess.Popen(
         [PYTHON, 'tools/train.py', config, '--work-dir', one_dir],
         env=dict(env, RECORD_TRAIN_STEP_DIR=one_dir + '/records'),
         **common)
-    two = subprocess.Popen(
-        ['bash', 'tools/dist_train.sh', config, '2', '--work-dir', two_dir,
-         '--cfg-options', 'train_dataloader.batch_size=1'],
-        env=dict(env, RECORD_TRAIN_STEP_DIR=two_dir + '/records',
-                 PORT=str(free_port())),
-        **common)
+    two = subprocess.Popen([
+        'bash', 'tools/dist_train.sh', config, '2', '--work-dir', two_dir,
+        '--cfg-options', 'train_dataloader.batch_size=1'
+    ],
+                           env=dict(
+                               env,
+                               RECORD_TRAIN_STEP_DIR=two_dir + '/records',
+                               PORT=str(free_port())),
+                           **common)
     one_log, two_log = output(one), output(two)
     assert one.returncode == 0, one_log[-3000:]
     assert 'Distributed training: True' in two_log, two_log[-3000:]

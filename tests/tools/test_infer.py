@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
+from tool_loader import load_tool
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from conftest import load_tool  # noqa: E402
 
 TINY_CONFIG = osp.join(REPO_ROOT,
                        'tests/data/configs/segformer_tiny_synthetic.py')
@@ -33,8 +33,13 @@ def tool_environment(data_root: str) -> dict:
 
 
 def run(args, env, timeout=300):
-    return subprocess.run([PYTHON] + args, cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [PYTHON] + args,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
 
 
 @pytest.fixture(scope='module')
@@ -42,11 +47,12 @@ def trained(tmp_path_factory, synthetic_cityscapes):
     """The tiny SegFormer trained for 2 iterations, once for this module."""
     env = tool_environment(synthetic_cityscapes)
     work_dir = str(tmp_path_factory.mktemp('infer_work_dir'))
-    result = run(['tools/train.py', TINY_CONFIG, '--work-dir', work_dir,
-                  '--cfg-options', 'train_cfg.max_iters=2',
-                  'train_cfg.val_interval=2'], env)
-    assert result.returncode == 0, (result.stdout[-3000:] +
-                                    result.stderr[-3000:])
+    result = run([
+        'tools/train.py', TINY_CONFIG, '--work-dir', work_dir, '--cfg-options',
+        'train_cfg.max_iters=2', 'train_cfg.val_interval=2'
+    ], env)
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     checkpoint = osp.join(work_dir, 'iter_2.pth')
     assert osp.isfile(checkpoint)
     return dict(checkpoint=checkpoint, env=env, root=synthetic_cityscapes)
@@ -73,25 +79,25 @@ def test_folder_and_file_give_overlays_and_train_ids(trained, tmp_path):
     val_dir = osp.join(trained['root'], 'leftImg8bit', 'val')
     jpeg = str(tmp_path / 'small_street.jpg')
     rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 255, (80, 96, 3), dtype=np.uint8)).save(
-        jpeg)
+    Image.fromarray(rng.integers(0, 255, (80, 96, 3),
+                                 dtype=np.uint8)).save(jpeg)
     out = str(tmp_path / 'out')
-    result = run(['tools/infer.py', TINY_CONFIG, trained['checkpoint'],
-                  val_dir, jpeg, '--out', out, '--device', 'cpu',
-                  '--opacity', '0.5'], trained['env'])
-    assert result.returncode == 0, (result.stdout[-3000:] +
-                                    result.stderr[-3000:])
+    result = run([
+        'tools/infer.py', TINY_CONFIG, trained['checkpoint'], val_dir, jpeg,
+        '--out', out, '--device', 'cpu', '--opacity', '0.5'
+    ], trained['env'])
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     assert '3/3' in result.stdout  # mmengine's ProgressBar
 
     inputs = sorted(
-        osp.join(d, f) for d, _, files in os.walk(val_dir) for f in files
-        if f.endswith('.png')) + [jpeg]
+        osp.join(d, f) for d, _, files in os.walk(val_dir)
+        for f in files if f.endswith('.png')) + [jpeg]
     assert len(inputs) == 3
     for path in inputs:
         stem = osp.splitext(osp.basename(path))[0]
         width, height = Image.open(path).size
-        overlay = Image.open(
-            osp.join(out, 'overlays', f'{stem}_overlay.png'))
+        overlay = Image.open(osp.join(out, 'overlays', f'{stem}_overlay.png'))
         assert overlay.mode == 'RGB' and overlay.size == (width, height)
         label = np.array(
             Image.open(osp.join(out, 'labels', f'{stem}_trainIds.png')))
@@ -108,8 +114,10 @@ def test_label_ids_use_cityscapes_mapping(in_process, tmp_path):
     image = osp.join(in_process['root'], 'leftImg8bit', 'val', 'lindau',
                      'lindau_000000_000019_leftImg8bit.png')
     out = str(tmp_path / 'out')
-    infer.main([TINY_CONFIG, in_process['checkpoint'], image, '--out', out,
-                '--device', 'cpu', '--label-format', 'labelid'])
+    infer.main([
+        TINY_CONFIG, in_process['checkpoint'], image, '--out', out, '--device',
+        'cpu', '--label-format', 'labelid'
+    ])
     stem = 'lindau_000000_000019_leftImg8bit'
     assert os.listdir(osp.join(out, 'labels')) == [f'{stem}_labelIds.png']
     label_ids = np.array(
@@ -117,19 +125,23 @@ def test_label_ids_use_cityscapes_mapping(in_process, tmp_path):
     assert label_ids.shape == (128, 256)
     allowed = {trainId2label[t].id for t in range(19)}
     assert set(np.unique(label_ids)) <= allowed
-    assert 'road' in {trainId2label[t].name for t in range(19)
-                      if trainId2label[t].id == 7}
+    assert 'road' in {
+        trainId2label[t].name
+        for t in range(19) if trainId2label[t].id == 7
+    }
 
 
 @pytest.mark.parametrize('which', ['config', 'checkpoint', 'image'])
 def test_missing_file_is_named(in_process, tmp_path, which):
     image = osp.join(in_process['root'], 'leftImg8bit', 'val')
-    args = dict(config=TINY_CONFIG, checkpoint=in_process['checkpoint'],
-                image=image)
+    args = dict(
+        config=TINY_CONFIG, checkpoint=in_process['checkpoint'], image=image)
     missing = str(tmp_path / f'missing_{which}.xyz')
     args[which] = missing
-    message = exit_message([args['config'], args['checkpoint'],
-                            args['image'], '--out', str(tmp_path / 'out')])
+    message = exit_message([
+        args['config'], args['checkpoint'], args['image'], '--out',
+        str(tmp_path / 'out')
+    ])
     assert missing in message and 'does not exist' in message
     assert which in message
 
@@ -138,8 +150,11 @@ def test_folder_without_images(in_process, tmp_path):
     empty = tmp_path / 'no_images'
     empty.mkdir()
     (empty / 'notes.txt').write_text('not an image')
-    message = exit_message([TINY_CONFIG, in_process['checkpoint'],
-                            str(empty), '--out', str(tmp_path / 'out')])
+    message = exit_message([
+        TINY_CONFIG, in_process['checkpoint'],
+        str(empty), '--out',
+        str(tmp_path / 'out')
+    ])
     assert message.startswith('no images found in folder')
     assert str(empty) in message
 
@@ -158,11 +173,14 @@ def test_unreadable_images_are_listed_after_the_rest(in_process, tmp_path,
     shutil.copy(good, folder / 'b_good.png')
     shutil.copy(good, folder / 'c_good.png')
     out = tmp_path / 'out'
-    message = exit_message([TINY_CONFIG, in_process['checkpoint'],
-                            str(folder), '--out', str(out)])
+    message = exit_message([
+        TINY_CONFIG, in_process['checkpoint'],
+        str(folder), '--out',
+        str(out)
+    ])
     assert message.startswith('2 of 4 image(s) could not be read')
-    assert sorted(os.listdir(out / 'labels')) == [
-        'b_good_trainIds.png', 'c_good_trainIds.png']
+    assert sorted(os.listdir(
+        out / 'labels')) == ['b_good_trainIds.png', 'c_good_trainIds.png']
     listed = capsys.readouterr().err.strip().splitlines()
     assert len(listed) == 2
     for line, path in zip(listed, bad):
@@ -173,8 +191,10 @@ def test_checkpoint_of_another_model_is_one_line(trained, tmp_path):
     other = str(tmp_path / 'other_model.pth')
     torch.save({'state_dict': {'foo.weight': torch.zeros(1)}}, other)
     image = osp.join(trained['root'], 'leftImg8bit', 'val')
-    result = run(['tools/infer.py', TINY_CONFIG, other, image, '--out',
-                  str(tmp_path / 'out')], trained['env'])
+    result = run([
+        'tools/infer.py', TINY_CONFIG, other, image, '--out',
+        str(tmp_path / 'out')
+    ], trained['env'])
     assert result.returncode == 1
     assert 'Traceback' not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
@@ -209,27 +229,37 @@ def test_official_evaluator_reads_infer_output_as_is(trained, tmp_path):
 
     out = str(tmp_path / 'out')
     val_dir = osp.join(trained['root'], 'leftImg8bit', 'val')
-    result = run(['tools/infer.py', TINY_CONFIG, trained['checkpoint'],
-                  val_dir, '--out', out, '--label-format', 'labelid'],
-                 trained['env'])
+    result = run([
+        'tools/infer.py', TINY_CONFIG, trained['checkpoint'], val_dir, '--out',
+        out, '--label-format', 'labelid'
+    ], trained['env'])
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert len(os.listdir(osp.join(out, 'labels'))) == 2
 
     export = tmp_path / 'export'
     export.mkdir()
-    evaluator = osp.join(osp.dirname(PYTHON), 'csEvalPixelLevelSemanticLabeling')
-    env = dict(trained['env'], CITYSCAPES_DATASET=trained['root'],
-               CITYSCAPES_RESULTS=osp.join(out, 'labels'),
-               CITYSCAPES_EXPORT_DIR=str(export))
-    official = subprocess.run([evaluator], cwd=str(tmp_path), env=env,
-                              capture_output=True, text=True, timeout=300)
+    evaluator = osp.join(
+        osp.dirname(PYTHON), 'csEvalPixelLevelSemanticLabeling')
+    env = dict(
+        trained['env'],
+        CITYSCAPES_DATASET=trained['root'],
+        CITYSCAPES_RESULTS=osp.join(out, 'labels'),
+        CITYSCAPES_EXPORT_DIR=str(export))
+    official = subprocess.run([evaluator],
+                              cwd=str(tmp_path),
+                              env=env,
+                              capture_output=True,
+                              text=True,
+                              timeout=300)
     assert official.returncode == 0, official.stdout[-2000:] + official.stderr
     with open(export / 'resultPixelLevelSemanticLabeling.json') as f:
         official_miou = 100 * json.load(f)['averageScoreClasses']
 
     work_dir = str(tmp_path / 'test')
-    tested = run(['tools/test.py', TINY_CONFIG, trained['checkpoint'],
-                  '--eval', 'mIoU', '--work-dir', work_dir], trained['env'])
+    tested = run([
+        'tools/test.py', TINY_CONFIG, trained['checkpoint'], '--eval', 'mIoU',
+        '--work-dir', work_dir
+    ], trained['env'])
     assert tested.returncode == 0, tested.stdout[-2000:] + tested.stderr
     with open(sorted(glob.glob(osp.join(work_dir, '*', '*.json')))[-1]) as f:
         test_miou = json.load(f)['mIoU']

@@ -28,26 +28,17 @@ TINY_CONFIG = osp.join(REPO_ROOT,
 TOLERANCE = 1e-4
 
 
-def _params_flops():
-    import importlib.util
-    if 'params_flops' not in sys.modules:
-        path = osp.join(REPO_ROOT, 'tools/analysis/params_flops.py')
-        spec = importlib.util.spec_from_file_location('params_flops', path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules['params_flops'] = module
-        spec.loader.exec_module(module)
-    return sys.modules['params_flops']
-
-
 def _fit_checkpoint(root, path, steps=8):
     """A tiny model fitted for a few steps, so that it predicts several
     classes (a random one predicts one or two)."""
-    from mmseg.structures import SegDataSample
     from mmengine.structures import PixelData
-    pf = _params_flops()
+
+    from mmseg.structures import SegDataSample
+    from mmseg_contrafusion.analysis.configs import load_config
+    from mmseg_contrafusion.analysis.model_builders import build_model
     torch.manual_seed(0)
-    cfg = pf.load_config(TINY_CONFIG)
-    model = pf.build_model(cfg)
+    cfg = load_config(TINY_CONFIG)
+    model = build_model(cfg)
     images, samples = [], []
     for img_path in sorted(glob.glob(osp.join(root, 'leftImg8bit/train/*/*'))):
         label_path = img_path.replace('leftImg8bit/', 'gtFine/').replace(
@@ -60,8 +51,10 @@ def _fit_checkpoint(root, path, steps=8):
         sample = SegDataSample()
         sample.gt_sem_seg = PixelData(data=torch.from_numpy(label)[None])
         sample.set_metainfo(
-            dict(img_shape=label.shape, pad_shape=label.shape,
-                 ori_shape=label.shape))
+            dict(
+                img_shape=label.shape,
+                pad_shape=label.shape,
+                ori_shape=label.shape))
         samples.append(sample)
     inputs = torch.stack(images)
     model.train()
@@ -112,25 +105,25 @@ def test_run(synthetic_cityscapes, tmp_path_factory):
 def _pairs(run):
     """(prediction trainId PNG, GT labelIds PNG, GT labelTrainIds PNG)."""
     gts = sorted(
-        glob.glob(
-            osp.join(run['root'], 'gtFine/val/*/*_gtFine_labelIds.png')))
+        glob.glob(osp.join(run['root'], 'gtFine/val/*/*_gtFine_labelIds.png')))
     assert gts, 'no validation ground truth'
     pairs = []
     for gt in gts:
         base = osp.basename(gt).replace('_gtFine_labelIds.png', '')
         pred = osp.join(run['pred_dir'], base + '_leftImg8bit.png')
         assert osp.isfile(pred), f'tools/test.py --out did not keep {pred}'
-        pairs.append((pred, gt, gt.replace('_labelIds.png',
-                                           '_labelTrainIds.png')))
+        pairs.append(
+            (pred, gt, gt.replace('_labelIds.png', '_labelTrainIds.png')))
     return pairs
 
 
 def _official_scores(run):
     """cityscapesscripts' evaluator on labelId PNGs of the predictions."""
-    import mmseg_contrafusion  # noqa: F401  (np.in1d for numpy >= 2.4)
     from cityscapesscripts.evaluation import \
         evalPixelLevelSemanticLabeling as cs_eval
     from cityscapesscripts.helpers.labels import trainId2label
+
+    import mmseg_contrafusion  # noqa: F401  (np.in1d for numpy >= 2.4)
     lut = np.zeros(256, np.uint8)
     for train_id, label in trainId2label.items():
         if 0 <= train_id < 255:
@@ -159,22 +152,22 @@ def _official_scores(run):
 
 def _iou_metric_scores(run):
     """The project's IoUMetric on the same predictions (unrounded)."""
-    from mmseg.evaluation import IoUMetric
     from mmseg.datasets import CityscapesDataset
+    from mmseg.evaluation import IoUMetric
     intersect = union = pred_area = label_area = 0
     for pred, _, train_ids in _pairs(run):
-        pred_t = torch.from_numpy(np.asarray(Image.open(pred)).astype(
-            np.int64))
+        pred_t = torch.from_numpy(
+            np.asarray(Image.open(pred)).astype(np.int64))
         label_t = torch.from_numpy(
             np.asarray(Image.open(train_ids)).astype(np.int64))
-        i, u, p, l = IoUMetric.intersect_and_union(pred_t, label_t, 19, 255)
+        i, u, p, lab = IoUMetric.intersect_and_union(pred_t, label_t, 19, 255)
         intersect, union = intersect + i, union + u
-        pred_area, label_area = pred_area + p, label_area + l
+        pred_area, label_area = pred_area + p, label_area + lab
     per_class = IoUMetric.total_area_to_metrics(intersect, union, pred_area,
                                                 label_area, ['mIoU'])
     classes = CityscapesDataset.METAINFO['classes']
-    return dict(zip(classes, per_class['IoU'].tolist())), float(
-        per_class['aAcc'])
+    return dict(zip(classes,
+                    per_class['IoU'].tolist())), float(per_class['aAcc'])
 
 
 def test_class_ious_match_official_evaluator(test_run):

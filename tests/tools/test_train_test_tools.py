@@ -7,18 +7,23 @@ import re
 import subprocess
 import sys
 
-import mmseg
 import pytest
 
+import mmseg
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY_CONFIG = osp.join(REPO_ROOT, 'tests/data/configs/segformer_tiny_synthetic.py')
+TINY_CONFIG = osp.join(REPO_ROOT,
+                       'tests/data/configs/segformer_tiny_synthetic.py')
 PYTHON = sys.executable
 
 
 def run(cmd, env, timeout=300):
     result = subprocess.run(
-        cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+        cmd,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=timeout)
     return result
 
@@ -34,18 +39,24 @@ def last_metrics(work_dir: str) -> dict:
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory, synthetic_cityscapes):
     """Train the tiny config with 2 CPU processes, then resume to 6 iters."""
-    env = dict(os.environ, SYNTHETIC_CITYSCAPES_ROOT=synthetic_cityscapes + '/',
-               PORT='29511', PYTHON=PYTHON)
+    env = dict(
+        os.environ,
+        SYNTHETIC_CITYSCAPES_ROOT=synthetic_cityscapes + '/',
+        PORT='29511',
+        PYTHON=PYTHON)
     env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
     work_dir = str(tmp_path_factory.mktemp('work_dir'))
-    first = run(['bash', 'tools/dist_train.sh', TINY_CONFIG, '2',
-                 '--work-dir', work_dir], env)
+    first = run([
+        'bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir', work_dir
+    ], env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    resumed = run(['bash', 'tools/dist_train.sh', TINY_CONFIG, '2',
-                   '--work-dir', work_dir, '--resume', '--cfg-options',
-                   'train_cfg.max_iters=6', 'train_cfg.val_interval=6'], env)
-    assert resumed.returncode == 0, (resumed.stdout[-3000:] +
-                                     resumed.stderr[-3000:])
+    resumed = run([
+        'bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
+        work_dir, '--resume', '--cfg-options', 'train_cfg.max_iters=6',
+        'train_cfg.val_interval=6'
+    ], env)
+    assert resumed.returncode == 0, (
+        resumed.stdout[-3000:] + resumed.stderr[-3000:])
     return dict(work_dir=work_dir, env=env, first=first, resumed=resumed)
 
 
@@ -72,10 +83,12 @@ def test_resume_continues_from_last_checkpoint(trained):
 def test_dist_test_eval_reports_miou_mdice_aacc(trained, tmp_path):
     ckpt = osp.join(trained['work_dir'], 'iter_6.pth')
     test_dir = str(tmp_path / 'test')
-    result = run(['bash', 'tools/dist_test.sh', TINY_CONFIG, ckpt, '2',
-                  '--eval', 'mIoU', 'mDice', '--work-dir', test_dir],
-                 trained['env'])
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = run([
+        'bash', 'tools/dist_test.sh', TINY_CONFIG, ckpt, '2', '--eval', 'mIoU',
+        'mDice', '--work-dir', test_dir
+    ], trained['env'])
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     log = result.stdout + result.stderr
     assert 'per class results' in log and 'road' in log
     metrics = last_metrics(test_dir)
@@ -86,18 +99,22 @@ def test_dist_test_eval_reports_miou_mdice_aacc(trained, tmp_path):
 def test_mmseg_own_train_tool_runs_the_config(tmp_path, synthetic_cityscapes):
     """Configs carry custom_imports, so mmseg's shipped tool trains them."""
     tool = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools', 'train.py')
-    env = dict(os.environ, SYNTHETIC_CITYSCAPES_ROOT=synthetic_cityscapes + '/')
+    env = dict(
+        os.environ, SYNTHETIC_CITYSCAPES_ROOT=synthetic_cityscapes + '/')
     env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
-    result = run([PYTHON, tool, TINY_CONFIG, '--work-dir', str(tmp_path),
-                  '--cfg-options', 'train_cfg.max_iters=2',
-                  'train_cfg.val_interval=2'], env)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = run([
+        PYTHON, tool, TINY_CONFIG, '--work-dir',
+        str(tmp_path), '--cfg-options', 'train_cfg.max_iters=2',
+        'train_cfg.val_interval=2'
+    ], env)
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     assert osp.isfile(osp.join(tmp_path, 'iter_2.pth'))
 
 
 def test_missing_config_is_one_clear_line(tmp_path):
-    result = run([PYTHON, 'tools/train.py', str(tmp_path / 'nope.py')],
-                 dict(os.environ))
+    result = run([PYTHON, 'tools/train.py',
+                  str(tmp_path / 'nope.py')], dict(os.environ))
     assert result.returncode != 0
     assert str(tmp_path / 'nope.py') in result.stderr
     assert 'Traceback' not in result.stderr
@@ -108,8 +125,9 @@ def test_checkpoint_of_another_model_is_one_clear_line(trained, tmp_path):
     other = osp.join(
         REPO_ROOT, 'configs/contrafusionnet/'
         'contrafusionnet_tiny_2xb2-400it_synthetic-256x256.py')
-    result = run([PYTHON, 'tools/test.py', other, ckpt, '--work-dir',
-                  str(tmp_path)], trained['env'])
+    result = run(
+        [PYTHON, 'tools/test.py', other, ckpt, '--work-dir',
+         str(tmp_path)], trained['env'])
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith('CheckpointMismatchError: ') and ckpt in last
@@ -118,8 +136,10 @@ def test_checkpoint_of_another_model_is_one_clear_line(trained, tmp_path):
 
 def test_missing_data_root_is_one_clear_line(tmp_path):
     env = dict(os.environ, SYNTHETIC_CITYSCAPES_ROOT=str(tmp_path / 'none/'))
-    result = run([PYTHON, 'tools/train.py', TINY_CONFIG, '--work-dir',
-                  str(tmp_path / 'wd')], env)
+    result = run([
+        PYTHON, 'tools/train.py', TINY_CONFIG, '--work-dir',
+        str(tmp_path / 'wd')
+    ], env)
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith('DatasetError: ')
@@ -140,28 +160,34 @@ def test_validation_and_test_of_the_checkpoint_agree(trained, tmp_path):
     assert 'IterSyncBuffersHook' in log
     ckpt = osp.join(trained['work_dir'], 'iter_6.pth')
     test_dir = str(tmp_path / 'test')
-    result = run(['bash', 'tools/dist_test.sh', TINY_CONFIG, ckpt, '2',
-                  '--work-dir', test_dir], trained['env'])
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = run([
+        'bash', 'tools/dist_test.sh', TINY_CONFIG, ckpt, '2', '--work-dir',
+        test_dir
+    ], trained['env'])
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     metrics = last_metrics(test_dir)
     for key in ('aAcc', 'mIoU'):
-        assert val_metric_at(log, key) == pytest.approx(metrics[key],
-                                                        abs=1e-2), key
+        assert val_metric_at(log, key) == pytest.approx(
+            metrics[key], abs=1e-2), key
 
 
 def test_tools_log_the_active_compat_fixes(trained):
     log = trained['first'].stdout + trained['first'].stderr
-    assert re.search(r'mmseg_contrafusion.compat: active fixes: '
-                     r'safe_checkpoint_load, cpu_distributed', log)
+    assert re.search(
+        r'mmseg_contrafusion.compat: active fixes: '
+        r'safe_checkpoint_load, cpu_distributed', log)
 
 
 @pytest.mark.parametrize('flag', ['--tta', '--aug-test'])
 def test_test_time_augmentation(trained, tmp_path, flag):
     """The CAC seed tests with ``--aug-test`` (0.x); 1.x says ``--tta``."""
     ckpt = osp.join(trained['work_dir'], 'iter_6.pth')
-    result = run([PYTHON, 'tools/test.py', TINY_CONFIG, ckpt, flag,
-                  '--eval', 'mIoU', '--work-dir', str(tmp_path)],
-                 trained['env'])
+    result = run([
+        PYTHON, 'tools/test.py', TINY_CONFIG, ckpt, flag, '--eval', 'mIoU',
+        '--work-dir',
+        str(tmp_path)
+    ], trained['env'])
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     assert 'mIoU' in last_metrics(str(tmp_path))
@@ -170,12 +196,13 @@ def test_test_time_augmentation(trained, tmp_path, flag):
                 'tta_pipeline') in log
 
 
-def test_aug_test_without_a_tta_pipeline_uses_the_cac_scales(trained,
-                                                             tmp_path):
+def test_aug_test_without_a_tta_pipeline_uses_the_cac_scales(
+        trained, tmp_path):
     ckpt = osp.join(trained['work_dir'], 'iter_6.pth')
-    result = run([PYTHON, 'tools/test.py', TINY_CONFIG, ckpt, '--aug-test',
-                  '--work-dir', str(tmp_path), '--cfg-options',
-                  'tta_pipeline=None'], trained['env'])
+    result = run([
+        PYTHON, 'tools/test.py', TINY_CONFIG, ckpt, '--aug-test', '--work-dir',
+        str(tmp_path), '--cfg-options', 'tta_pipeline=None'
+    ], trained['env'])
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     assert ('with scale factors [0.5, 0.75, 1.0, 1.25, 1.5, 1.75] + '
@@ -183,21 +210,24 @@ def test_aug_test_without_a_tta_pipeline_uses_the_cac_scales(trained,
 
 
 def test_format_only_writes_cityscapes_label_ids(trained, tmp_path):
+    import numpy as np
     from cityscapesscripts.helpers.labels import trainId2label
     from PIL import Image
-    import numpy as np
 
     ckpt = osp.join(trained['work_dir'], 'iter_6.pth')
     out = str(tmp_path / 'submission')
-    result = run([PYTHON, 'tools/test.py', TINY_CONFIG, ckpt, '--format-only',
-                  '--eval-options', f'imgfile_prefix={out}', '--work-dir',
-                  str(tmp_path / 'wd')], trained['env'])
+    result = run([
+        PYTHON, 'tools/test.py', TINY_CONFIG, ckpt, '--format-only',
+        '--eval-options', f'imgfile_prefix={out}', '--work-dir',
+        str(tmp_path / 'wd')
+    ], trained['env'])
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     assert 'per class results' not in log  # no metric computed
     assert not re.search(r'Iter\(test\).*mIoU', log)
-    val_images = glob.glob(osp.join(trained['env']['SYNTHETIC_CITYSCAPES_ROOT'],
-                                    'leftImg8bit', 'val', '*', '*.png'))
+    val_images = glob.glob(
+        osp.join(trained['env']['SYNTHETIC_CITYSCAPES_ROOT'], 'leftImg8bit',
+                 'val', '*', '*.png'))
     written = sorted(os.listdir(out))
     assert written == sorted(osp.basename(p) for p in val_images)
     label_ids = {trainId2label[t].id for t in range(19)}
@@ -208,15 +238,18 @@ def test_format_only_writes_cityscapes_label_ids(trained, tmp_path):
 
 def test_eval_options_without_format_only_is_refused(trained, tmp_path):
     ckpt = osp.join(trained['work_dir'], 'iter_6.pth')
-    result = run([PYTHON, 'tools/test.py', TINY_CONFIG, ckpt, '--eval-options',
-                  'imgfile_prefix=x', '--work-dir', str(tmp_path)],
-                 trained['env'])
+    result = run([
+        PYTHON, 'tools/test.py', TINY_CONFIG, ckpt, '--eval-options',
+        'imgfile_prefix=x', '--work-dir',
+        str(tmp_path)
+    ], trained['env'])
     assert result.returncode != 0
     assert '--eval-options is only read with --format-only' in result.stderr
 
 
 def test_init_model_loads_a_trained_checkpoint(trained, monkeypatch):
     import torch
+
     from mmseg.apis import init_model
     from mmseg_contrafusion.utils import TRUST_CHECKPOINT_ENV
     monkeypatch.delenv(TRUST_CHECKPOINT_ENV, raising=False)
@@ -234,6 +267,7 @@ def test_test_tool_refuses_code_in_a_checkpoint(trained, tmp_path):
     import torch
 
     class RunsCode:
+
         def __reduce__(self):
             return (os.system, (f'touch {tmp_path / "code_ran"}', ))
 
@@ -242,8 +276,10 @@ def test_test_tool_refuses_code_in_a_checkpoint(trained, tmp_path):
     state = load_checkpoint_file(ckpt)['state_dict']
     evil = str(tmp_path / 'evil.pth')
     torch.save(dict(state_dict=state, meta=dict(hook=RunsCode())), evil)
-    result = run([PYTHON, 'tools/test.py', TINY_CONFIG, evil, '--work-dir',
-                  str(tmp_path / 'wd')], trained['env'])
+    result = run([
+        PYTHON, 'tools/test.py', TINY_CONFIG, evil, '--work-dir',
+        str(tmp_path / 'wd')
+    ], trained['env'])
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith('UntrustedCheckpointError: ') and evil in last
@@ -259,16 +295,20 @@ def test_trust_checkpoint_loads_a_legacy_file(trained, tmp_path):
     from mmseg_contrafusion.utils import load_checkpoint_file
     state = load_checkpoint_file(ckpt)['state_dict']
     legacy = str(tmp_path / 'legacy.pth')
-    torch.save(dict(state_dict=state, meta=dict(args=argparse.Namespace())),
-               legacy)
-    refused = run([PYTHON, 'tools/test.py', TINY_CONFIG, legacy, '--work-dir',
-                   str(tmp_path / 'wd')], trained['env'])
+    torch.save(
+        dict(state_dict=state, meta=dict(args=argparse.Namespace())), legacy)
+    refused = run([
+        PYTHON, 'tools/test.py', TINY_CONFIG, legacy, '--work-dir',
+        str(tmp_path / 'wd')
+    ], trained['env'])
     assert refused.returncode != 0
     assert 'argparse.Namespace' in refused.stderr.strip().splitlines()[-1]
-    trusted = run([PYTHON, 'tools/test.py', TINY_CONFIG, legacy, '--work-dir',
-                   str(tmp_path / 'wd'), '--trust-checkpoint'], trained['env'])
-    assert trusted.returncode == 0, (trusted.stdout[-3000:] +
-                                     trusted.stderr[-3000:])
+    trusted = run([
+        PYTHON, 'tools/test.py', TINY_CONFIG, legacy, '--work-dir',
+        str(tmp_path / 'wd'), '--trust-checkpoint'
+    ], trained['env'])
+    assert trusted.returncode == 0, (
+        trusted.stdout[-3000:] + trusted.stderr[-3000:])
 
 
 def test_truncated_checkpoint_is_one_line(trained, tmp_path):
@@ -277,8 +317,10 @@ def test_truncated_checkpoint_is_one_line(trained, tmp_path):
     with open(ckpt, 'rb') as src, open(broken, 'wb') as dst:
         data = src.read()
         dst.write(data[:len(data) // 3])
-    result = run([PYTHON, 'tools/test.py', TINY_CONFIG, broken, '--work-dir',
-                  str(tmp_path / 'wd')], trained['env'])
+    result = run([
+        PYTHON, 'tools/test.py', TINY_CONFIG, broken, '--work-dir',
+        str(tmp_path / 'wd')
+    ], trained['env'])
     assert result.returncode != 0
     assert 'Traceback' not in result.stderr
     last = result.stderr.strip().splitlines()[-1]

@@ -12,9 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mmseg_contrafusion.visualization.training_curves import (find_scalars,
+                                                              read_scalars,
+                                                              split_series)
+from tool_loader import load_tool
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from conftest import load_tool  # noqa: E402
 
 TINY_CONFIG = osp.join(REPO_ROOT,
                        'tests/data/configs/segformer_tiny_synthetic.py')
@@ -26,8 +29,13 @@ iou_tool = load_tool('tools/visualization/per_class_iou.py')
 
 
 def run(args, env, timeout=300):
-    return subprocess.run([PYTHON] + args, cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [PYTHON] + args,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
 
 
 @pytest.fixture(scope='module')
@@ -40,22 +48,30 @@ def trained(tmp_path_factory, synthetic_cityscapes):
     env['PYTHONWARNINGS'] = 'ignore'
     base = tmp_path_factory.mktemp('vis')
     work_dir = str(base / 'work_dir')
-    result = run(['tools/train.py', TINY_CONFIG, '--work-dir', work_dir,
-                  '--cfg-options', 'train_cfg.max_iters=2',
-                  'train_cfg.val_interval=2'], env)
-    assert result.returncode == 0, (result.stdout[-3000:] +
-                                    result.stderr[-3000:])
+    result = run([
+        'tools/train.py', TINY_CONFIG, '--work-dir', work_dir, '--cfg-options',
+        'train_cfg.max_iters=2', 'train_cfg.val_interval=2'
+    ], env)
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     checkpoint = osp.join(work_dir, 'iter_2.pth')
     pred_dir, test_dir = str(base / 'pred'), str(base / 'test')
-    result = run(['tools/test.py', TINY_CONFIG, checkpoint, '--eval', 'mIoU',
-                  'mDice', '--out', pred_dir, '--work-dir', test_dir], env)
-    assert result.returncode == 0, (result.stdout[-3000:] +
-                                    result.stderr[-3000:])
+    result = run([
+        'tools/test.py', TINY_CONFIG, checkpoint, '--eval', 'mIoU', 'mDice',
+        '--out', pred_dir, '--work-dir', test_dir
+    ], env)
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     metrics_files = sorted(glob.glob(osp.join(test_dir, '*', '*.json')))
     with open(metrics_files[-1]) as f:
         metrics = json.load(f)
-    return dict(root=synthetic_cityscapes, env=env, work_dir=work_dir,
-                checkpoint=checkpoint, pred_dir=pred_dir, metrics=metrics)
+    return dict(
+        root=synthetic_cityscapes,
+        env=env,
+        work_dir=work_dir,
+        checkpoint=checkpoint,
+        pred_dir=pred_dir,
+        metrics=metrics)
 
 
 @pytest.fixture
@@ -84,9 +100,10 @@ def test_per_class_iou_agrees_with_test_tool(in_process, tmp_path):
     other = str(tmp_path / 'other_pred')
     shutil.copytree(in_process['pred_dir'], other)
     out = str(tmp_path / 'charts' / 'iou.png')
-    iou_tool.main([in_process['root'], '--split', 'val', '--pred', 'tiny',
-                   in_process['pred_dir'], '--pred', 'copy', other, '--out',
-                   out])
+    iou_tool.main([
+        in_process['root'], '--split', 'val', '--pred', 'tiny',
+        in_process['pred_dir'], '--pred', 'copy', other, '--out', out
+    ])
     check_png(out, 600, 300)
     with open(osp.join(tmp_path, 'charts', 'iou.json')) as f:
         report = json.load(f)
@@ -96,8 +113,9 @@ def test_per_class_iou_agrees_with_test_tool(in_process, tmp_path):
         result = report['models'][name]
         assert result['num_images'] == 2
         for key in ('mIoU', 'aAcc', 'mDice'):
-            assert math.isclose(result[key], expected[key], abs_tol=1e-2), (
-                key, result[key], expected[key])
+            assert math.isclose(
+                result[key], expected[key],
+                abs_tol=1e-2), (key, result[key], expected[key])
         ious = [v for v in result['IoU'].values() if v is not None]
         assert ious and all(0.0 <= v <= 100.0 for v in ious)
         assert math.isclose(np.mean(ious), result['mIoU'], abs_tol=1e-3)
@@ -108,8 +126,11 @@ def test_per_class_iou_missing_predictions(in_process, tmp_path):
     empty = tmp_path / 'empty_pred'
     empty.mkdir()
     with pytest.raises(SystemExit) as info:
-        iou_tool.main([in_process['root'], '--pred', 'none', str(empty),
-                       '--out', str(tmp_path / 'iou.png')])
+        iou_tool.main([
+            in_process['root'], '--pred', 'none',
+            str(empty), '--out',
+            str(tmp_path / 'iou.png')
+        ])
     message = str(info.value.code)
     assert message.startswith('2 of 2 predictions missing in')
     assert 'tools/test.py' in message
@@ -124,30 +145,35 @@ def fake_contrast_run(folder) -> str:
     vis.mkdir(parents=True)
     lines = []
     for it in range(1, 31):
-        lines.append(dict(lr=0.01, loss=3.0 / it + 0.5,
-                          **{'decode.loss_ce': 2.0 / it + 0.3,
-                             'decode.loss_contrast': 1.0 / it + 0.2,
-                             'decode.acc_seg': 40.0 + it},
-                          iter=it, step=it))
+        lines.append(
+            dict(
+                lr=0.01,
+                loss=3.0 / it + 0.5,
+                **{
+                    'decode.loss_ce': 2.0 / it + 0.3,
+                    'decode.loss_contrast': 1.0 / it + 0.2,
+                    'decode.acc_seg': 40.0 + it
+                },
+                iter=it,
+                step=it))
         if it % 10 == 0:
             lines.append(dict(aAcc=60.0 + it, mIoU=10.0 + it, step=it))
-    (vis / 'scalars.json').write_text(
-        '\n'.join(json.dumps(line) for line in lines) + '\n')
+    (vis /
+     'scalars.json').write_text('\n'.join(json.dumps(line)
+                                          for line in lines) + '\n')
     return str(folder)
 
 
 def test_training_curves_reads_losses_and_miou(trained, tmp_path):
-    path = curves_tool.find_scalars(trained['work_dir'])
-    losses, (steps, values) = curves_tool.split_series(
-        curves_tool.read_scalars(path), 'mIoU')
+    path = find_scalars(trained['work_dir'])
+    losses, (steps, values) = split_series(read_scalars(path), 'mIoU')
     assert {'loss', 'decode.loss_ce'} <= set(losses)
     assert 'decode.acc_seg' not in losses
     assert losses['loss'][0] == [1, 2]
     assert steps == [2] and len(values) == 1
 
     fake = fake_contrast_run(tmp_path / 'contrast_run')
-    losses, (steps, _) = curves_tool.split_series(
-        curves_tool.read_scalars(curves_tool.find_scalars(fake)), 'mIoU')
+    losses, (steps, _) = split_series(read_scalars(find_scalars(fake)), 'mIoU')
     assert {'loss', 'decode.loss_ce', 'decode.loss_contrast'} == set(losses)
     assert steps == [10, 20, 30]
 
@@ -155,11 +181,12 @@ def test_training_curves_reads_losses_and_miou(trained, tmp_path):
 def test_training_curves_cli_writes_one_figure(trained, tmp_path):
     fake = fake_contrast_run(tmp_path / 'contrast_run')
     out = str(tmp_path / 'curves.png')
-    result = run(['tools/visualization/training_curves.py',
-                  trained['work_dir'], fake, '--label', 'segformer',
-                  '--label', 'contrafusion', '--out', out], trained['env'])
-    assert result.returncode == 0, (result.stdout[-3000:] +
-                                    result.stderr[-3000:])
+    result = run([
+        'tools/visualization/training_curves.py', trained['work_dir'], fake,
+        '--label', 'segformer', '--label', 'contrafusion', '--out', out
+    ], trained['env'])
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     # 3 loss panels + mIoU: a 3x2 grid of 4.6x3.4 inch panels at 100 dpi.
     check_png(out, 900, 500)
 
@@ -171,12 +198,6 @@ def test_training_curves_errors(tmp_path):
     with pytest.raises(SystemExit) as info:
         curves_tool.main([str(tmp_path), str(tmp_path), '--label', 'one'])
     assert info.value.code == 2  # usage error: one --label per run
-
-
-def test_smoothing_is_bias_corrected():
-    values = [4.0, 4.0, 4.0]
-    assert np.allclose(curves_tool.smooth(values, 0.9), values)
-    assert np.allclose(curves_tool.smooth([1.0, 3.0], 0.0), [1.0, 3.0])
 
 
 # ---------------------------------------------------- predictions_grid --
@@ -201,12 +222,15 @@ def test_predictions_grid_from_image_files(in_process, tmp_path):
     label = osp.join(in_process['root'], 'gtFine', 'val', 'lindau',
                      'lindau_000000_000019_gtFine_labelTrainIds.png')
     out = str(tmp_path / 'grid.png')
-    grid_tool.main(['--images', image, '--labels', label, '--model', 'tiny',
-                    TINY_CONFIG, in_process['checkpoint'], '--device', 'cpu',
-                    '--opacity', '0.6', '--out', out])
+    grid_tool.main([
+        '--images', image, '--labels', label, '--model', 'tiny', TINY_CONFIG,
+        in_process['checkpoint'], '--device', 'cpu', '--opacity', '0.6',
+        '--out', out
+    ])
     check_png(out, 700, 150)
     with pytest.raises(SystemExit) as info:
-        grid_tool.main(['--images', image, image, '--labels', label,
-                        '--model', 'tiny', TINY_CONFIG,
-                        in_process['checkpoint']])
+        grid_tool.main([
+            '--images', image, image, '--labels', label, '--model', 'tiny',
+            TINY_CONFIG, in_process['checkpoint']
+        ])
     assert info.value.code == 2  # usage error: one label per image

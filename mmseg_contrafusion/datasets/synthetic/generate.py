@@ -101,8 +101,8 @@ def make_synthetic_cityscapes(out_dir: str,
     _prepare_out_dir(out_dir, overwrite)
 
     tasks = []
-    for split_idx, (split, num) in enumerate(
-        (('train', num_train), ('val', num_val))):
+    splits = (('train', num_train), ('val', num_val))
+    for split_idx, (split, num) in enumerate(splits):
         counters: Dict[str, int] = {}
         for i in range(num):
             city = _city_of(i, num, SPLIT_CITIES[split])

@@ -189,8 +189,8 @@ def traffic_light_painter(ctx: TextureContext, rng: np.random.Generator,
     cam = ctx.cam
     on = rng.integers(3)
     lamps = []
-    for k, c in enumerate(
-        ((0.95, 0.15, 0.1), (0.95, 0.7, 0.1), (0.2, 0.9, 0.4))):
+    colours = ((0.95, 0.15, 0.1), (0.95, 0.7, 0.1), (0.2, 0.9, 0.4))
+    for k, c in enumerate(colours):
         yc = y_top - lh * (k + 0.5) / 3
         r = lw * 0.33
         col = c if k == on else tuple(np.asarray(c) * 0.25)

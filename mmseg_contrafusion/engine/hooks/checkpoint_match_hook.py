@@ -3,11 +3,10 @@ from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import BaseLoop
 
 from mmseg.registry import HOOKS
-from ...utils import ActionableError, weight_mismatches
+from ...utils.checkpoint_utils import (CheckpointMismatchError,
+                                       check_checkpoint_matches)
 
-
-class CheckpointMismatchError(ActionableError):
-    """The checkpoint was written by another model than the config's."""
+__all__ = ['CheckpointMatchHook', 'CheckpointMismatchError']
 
 
 @HOOKS.register_module()
@@ -31,26 +30,22 @@ class CheckpointMatchHook(Hook):
         self.min_train_match = min_train_match
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Compare the loaded weights with the model's."""
-        state = checkpoint.get('state_dict', checkpoint)
-        state = {k[7:] if k.startswith('module.') else k: v
-                 for k, v in state.items()}
+        """Compare the loaded weights with the model's.
+
+        Raises:
+            CheckpointMismatchError: If the weights do not fit (see
+                :func:`check_checkpoint_matches`).
+        """
         # mmengine's load_state_dict loads into the model inside a DDP or
         # TTA wrapper (``--tta``), so compare with that model.
         model = runner.model
         while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
             model = model.module
-        mismatched, total, example = weight_mismatches(
-            model.state_dict(), state)
-        if not mismatched:
-            return
         training = isinstance(getattr(runner, '_train_loop', None), BaseLoop)
-        if training and not runner._resume and (
-                1 - mismatched / total) >= self.min_train_match:
-            return
-        source = runner._load_from or 'the checkpoint'
-        raise CheckpointMismatchError(
-            f'{source} was not trained with this config '
-            f'({runner.cfg.filename}): {mismatched} of {total} weights do not '
-            f'match (e.g. {example}). Use the checkpoint of this config, or '
-            'the config the checkpoint was trained with.')
+        fine_tuning = training and not runner._resume
+        check_checkpoint_matches(
+            model,
+            checkpoint.get('state_dict', checkpoint),
+            source=runner._load_from or 'the checkpoint',
+            config=f'this config ({runner.cfg.filename})',
+            min_match=self.min_train_match if fine_tuning else 1.0)

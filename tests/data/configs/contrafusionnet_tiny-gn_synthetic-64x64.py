@@ -53,17 +53,15 @@ train_dataloader = dict(
 val_dataloader = None
 val_evaluator = None
 val_cfg = None
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.01))
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.01))
 # The learning rate changes every iteration (warm-up, then decay), so the
 # scheduler state matters at resume.
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=4),
-    dict(type='PolyLR', eta_min=1e-5, power=1.0, by_epoch=False, begin=4,
-         end=6)
+    dict(
+        type='PolyLR', eta_min=1e-5, power=1.0, by_epoch=False, begin=4, end=6)
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=6, val_interval=100)
-default_hooks = dict(
-    logger=dict(interval=1), checkpoint=dict(interval=2))
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
 env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0, deterministic=True)

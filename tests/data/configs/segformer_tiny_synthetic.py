@@ -72,11 +72,11 @@ train_dataloader = dict(
     persistent_workers=False,
     dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(
-    num_workers=0, persistent_workers=False,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 train_cfg = dict(max_iters=4, val_interval=4)
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
-default_hooks = dict(
-    logger=dict(interval=1), checkpoint=dict(interval=2))
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
 randomness = dict(seed=0)

@@ -10,20 +10,24 @@ from mmseg_contrafusion.engine.hooks import (CheckpointMatchHook,
 
 
 def model():
-    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8),
-                         nn.Conv2d(8, 19, 1))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Conv2d(8, 19, 1))
 
 
 def runner(training=False, resume=False):
     loop = IterBasedTrainLoop.__new__(IterBasedTrainLoop) if training else {}
     return SimpleNamespace(
-        model=model(), _train_loop=loop, _resume=resume,
-        _load_from='other.pth', cfg=SimpleNamespace(filename='this.py'))
+        model=model(),
+        _train_loop=loop,
+        _resume=resume,
+        _load_from='other.pth',
+        cfg=SimpleNamespace(filename='this.py'))
 
 
 def test_matching_checkpoint_passes():
     state = {'module.' + k: v for k, v in model().state_dict().items()}
-    CheckpointMatchHook().after_load_checkpoint(runner(), dict(state_dict=state))
+    CheckpointMatchHook().after_load_checkpoint(runner(),
+                                                dict(state_dict=state))
 
 
 def test_other_model_is_refused_when_testing():
@@ -54,6 +58,7 @@ def test_checkpoint_matches_the_model_inside_a_tta_wrapper():
     from mmseg.models import SegTTAModel
 
     class Segmentor(nn.Sequential):
+
         def test_step(self, data):  # what BaseTTAModel asks of a model
             return self(data)
 
@@ -67,3 +72,25 @@ def test_checkpoint_matches_the_model_inside_a_tta_wrapper():
     with pytest.raises(CheckpointMismatchError):
         CheckpointMatchHook().after_load_checkpoint(
             tta_runner, dict(state_dict=other.state_dict()))
+
+
+# ------------------------------------------- the check the hook shares --
+
+
+def test_shared_check_names_source_config_and_first_mismatch():
+    """``check_checkpoint_matches`` is the one check behind the hook and
+    ``mmseg_contrafusion.apis.load_checked_model``."""
+    from mmseg_contrafusion.utils.checkpoint_utils import \
+        check_checkpoint_matches
+
+    state = {'module.' + k: v for k, v in model().state_dict().items()}
+    check_checkpoint_matches(model(), state, 'a.pth', 'a.py')
+    del state['module.2.bias']
+    with pytest.raises(CheckpointMismatchError) as info:
+        check_checkpoint_matches(model(), state, 'a.pth', 'a.py')
+    message = str(info.value)
+    assert message.startswith('a.pth was not trained with a.py: 1 of ')
+    assert "(e.g. key '2.bias' is missing from the checkpoint)" in message
+    assert '\n' not in message
+    # A partial match passes where the caller allows it.
+    check_checkpoint_matches(model(), state, 'a.pth', 'a.py', min_match=0.5)

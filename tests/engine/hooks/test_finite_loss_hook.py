@@ -33,8 +33,12 @@ def test_names_the_term_iteration_and_last_checkpoint(tmp_path):
 
 def test_finite_losses_pass(tmp_path):
     FiniteLossHook().after_train_iter(
-        fake_runner(tmp_path), 0,
-        outputs={'loss': torch.tensor(0.5), 'decode.loss_ce': 0.5})
+        fake_runner(tmp_path),
+        0,
+        outputs={
+            'loss': torch.tensor(0.5),
+            'decode.loss_ce': 0.5
+        })
 
 
 def test_runs_before_the_checkpoint_hook():

@@ -41,14 +41,16 @@ class ToyModel(BaseModel):
     def forward(self, inputs, data_samples=None, mode='tensor'):
         out = self.linear(torch.stack(list(inputs)))
         if mode == 'loss':
-            return dict(loss_toy=self.head.loss_toy(out), loss_plain=out.sum()
-                        * 0 + out.pow(2).mean())
+            return dict(
+                loss_toy=self.head.loss_toy(out),
+                loss_plain=out.sum() * 0 + out.pow(2).mean())
         return out
 
 
 def fake_runner(model, iteration):
     return SimpleNamespace(
-        model=model, iter=iteration,
+        model=model,
+        iter=iteration,
         logger=MMLogger.get_instance('test_warmup_hook'))
 
 
@@ -137,8 +139,10 @@ class RecordWeight(Hook):
 def make_runner(work_dir, max_iters, log, resume=False):
     # More batches than iterations: no epoch turnover (mmengine sleeps 2 s).
     data = [dict(inputs=torch.randn(2)) for _ in range(24)]
-    loader = DataLoader(data, batch_size=2, collate_fn=lambda b: dict(
-        inputs=[d['inputs'] for d in b]))
+    loader = DataLoader(
+        data,
+        batch_size=2,
+        collate_fn=lambda b: dict(inputs=[d['inputs'] for d in b]))
     return Runner(
         model=ToyModel(),
         work_dir=work_dir,
@@ -146,12 +150,13 @@ def make_runner(work_dir, max_iters, log, resume=False):
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         default_hooks=dict(
-            checkpoint=dict(
-                type='CheckpointHook', interval=2, by_epoch=False),
+            checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False),
             logger=dict(type='LoggerHook', interval=100)),
         custom_hooks=[
-            dict(type='LossWeightWarmupHook', start_iter=3,
-                 loss_names=['loss_toy']),
+            dict(
+                type='LossWeightWarmupHook',
+                start_iter=3,
+                loss_names=['loss_toy']),
             RecordWeight(log)
         ],
         default_scope='mmseg',

@@ -18,10 +18,11 @@ class Model(nn.Module):
 
 
 def runner(model, n_classes=19):
-    loader = SimpleNamespace(dataset=SimpleNamespace(
-        metainfo=dict(classes=tuple(f'c{i}' for i in range(n_classes)))))
-    return SimpleNamespace(model=model, train_dataloader=loader,
-                           test_dataloader=loader)
+    loader = SimpleNamespace(
+        dataset=SimpleNamespace(
+            metainfo=dict(classes=tuple(f'c{i}' for i in range(n_classes)))))
+    return SimpleNamespace(
+        model=model, train_dataloader=loader, test_dataloader=loader)
 
 
 def test_mismatch_names_key_and_both_numbers():

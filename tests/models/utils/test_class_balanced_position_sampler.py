@@ -5,7 +5,9 @@ import torch
 
 import mmseg_contrafusion  # noqa: F401
 from mmseg.registry import TASK_UTILS
-from mmseg_contrafusion.models.utils import (ClassBalancedPositionSampler,
+from mmseg_contrafusion.models.utils import (BasePositionSampler,
+                                             ClassBalancedPositionSampler,
+                                             ConfidenceAwarePositionSampler,
                                              SampleSeeder, balanced_quotas,
                                              label_fingerprint,
                                              per_image_seeds)
@@ -170,9 +172,6 @@ def test_sample_seeder_counts_training_steps_and_is_checkpointed():
 def test_samplers_share_a_base_and_live_in_task_utils():
     """Both return positions (not mmseg's per-pixel weights) and are built
     where mmseg builds its pixel samplers."""
-    from mmseg_contrafusion.models.utils import (BasePositionSampler,
-                                                 ConfidenceAwarePositionSampler
-                                                 )
     for name, cls in (('ClassBalancedPositionSampler',
                        ClassBalancedPositionSampler),
                       ('ConfidenceAwarePositionSampler',
