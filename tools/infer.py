@@ -88,12 +88,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Segment the images and write overlays and label maps.
-
-    Args:
-        argv (Sequence[str], optional): Command line without the program
-            name. Defaults to None (``sys.argv[1:]``).
-    """
+    """Segment the images and write overlays and label maps."""
     try:
         args = parse_args(argv)
         cli_args.apply_trust_checkpoint(args)

@@ -4,7 +4,7 @@ import json
 import os
 import os.path as osp
 import sys
-from typing import Any, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 from ..utils import cli_args
 
@@ -116,3 +116,14 @@ def write_json(data: Any, path: str) -> None:
     with open(path, 'w') as f:
         json.dump(data, f, indent=2)
     print(f'wrote {path}')
+
+
+def print_and_write(result: Any, text: str, path: Optional[str]) -> Any:
+    """Print a tool's table and write its result as JSON (if ``path``).
+
+    Returns:
+        The result, for callers of the tool's ``main``.
+    """
+    print(text)
+    write_json(result, path)
+    return result

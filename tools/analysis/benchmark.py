@@ -84,9 +84,7 @@ def main(argv=None):
         cfg_options=args.cfg_options,
         sequential=args.sequential,
         log=cli.log_stderr)
-    print(format_table(result))
-    cli.write_json(result, args.out)
-    return result
+    return cli.print_and_write(result, format_table(result), args.out)
 
 
 if __name__ == '__main__':

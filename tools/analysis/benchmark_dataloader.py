@@ -104,9 +104,7 @@ def main(argv: Optional[Sequence[str]] = None):
         synthetic_dir=args.synthetic_dir,
         cfg_options=args.cfg_options,
         log=cli.log_stderr)
-    print(format_report(result))
-    cli.write_json(result, args.out)
-    return result
+    return cli.print_and_write(result, format_report(result), args.out)
 
 
 if __name__ == '__main__':

@@ -93,9 +93,7 @@ def main(argv=None):
         cfg_options=args.cfg_options,
         random_init=args.random_init,
         log=cli.log_stderr)
-    print(format_table(result))
-    cli.write_json(result, args.out)
-    return result
+    return cli.print_and_write(result, format_table(result), args.out)
 
 
 if __name__ == '__main__':

@@ -53,12 +53,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Embed the images before and after training and write the figure.
-
-    Args:
-        argv (Sequence[str], optional): Command line without the program
-            name. Defaults to None (``sys.argv[1:]``).
-    """
+    """Embed the images before and after training and write the figure."""
     args = parse_args(argv)
     try:
         panels = alignment_panels(args.config, args.checkpoint, args.data_root,

@@ -4,19 +4,11 @@
         --pred NAME PRED_DIR [--pred NAME PRED_DIR ...] \
         [--split val] [--out per_class_iou.png] [--json per_class_iou.json]
 
-The predictions are the trainId PNGs that ``tools/test.py CONFIG CKPT --out
-PRED_DIR`` saves, one ``<image basename>.png`` per image (for Cityscapes
-``<city>_<seq>_<frame>_leftImg8bit.png``). They are compared with the
-dataset's ``gtFine/<split>/**/*_gtFine_labelTrainIds.png`` using mmseg's own
-``IoUMetric.intersect_and_union`` (per image) and
-``IoUMetric.total_area_to_metrics`` (on the dataset-level sums), so the
-numbers are those ``tools/test.py --eval mIoU`` reports: per-class IoU in %,
-NaN (``null`` in the JSON, no bar in the chart) for a class that is neither
-in the ground truth nor predicted, and mIoU the mean over the other classes.
-
-Every ground-truth image of the split needs a prediction in each PRED_DIR;
-extra prediction files are ignored. The work is done by
-:mod:`mmseg_contrafusion.visualization.per_class_iou`.
+PRED_DIR holds the trainId PNGs of ``tools/test.py CONFIG CKPT --out
+PRED_DIR``; the numbers are those ``tools/test.py --eval mIoU`` reports
+(how: :mod:`mmseg_contrafusion.visualization.per_class_iou`, which does the
+work). Every ground-truth image of the split needs a prediction in each
+PRED_DIR; extra prediction files are ignored.
 """
 import argparse
 import os.path as osp
@@ -68,12 +60,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Compute per-class IoU for each model, write the chart and the JSON.
-
-    Args:
-        argv (Sequence[str], optional): Command line without the program
-            name. Defaults to None (``sys.argv[1:]``).
-    """
+    """Compute per-class IoU for each model, write the chart and the JSON."""
     args = parse_args(argv)
     try:
         report = per_class_report(args.data_root, args.pred, args.split)

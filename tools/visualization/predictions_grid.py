@@ -115,12 +115,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Load the images, run the models and write the grid.
-
-    Args:
-        argv (Sequence[str], optional): Command line without the program
-            name. Defaults to None (``sys.argv[1:]``).
-    """
+    """Load the images, run the models and write the grid."""
     try:
         args = parse_args(argv)
         for _, config, checkpoint in args.model:

@@ -81,12 +81,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Read the runs and write the figure.
-
-    Args:
-        argv (Sequence[str], optional): Command line without the program
-            name. Defaults to None (``sys.argv[1:]``).
-    """
+    """Read the runs and write the figure."""
     args = parse_args(argv)
     runs = []
     try:

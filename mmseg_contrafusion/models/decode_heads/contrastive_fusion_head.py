@@ -6,10 +6,10 @@ from mmcv.cnn import ConvModule
 from mmengine.model import ModuleList
 from torch import Tensor
 
-from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList
 from ..segmentors.dual_feats import DualFeats
+from ..utils.resize_utils import resize_to
 from .cac_branch import build_cac_branch
 from .two_stream_decode_head import TwoStreamDecodeHead
 
@@ -160,14 +160,9 @@ class ContrastiveFusionHead(TwoStreamDecodeHead):
                 f'top_down={self.top_down}, pool_scales={self.pool_scales}, '
                 f'contrast_levels={self.contrast_levels}')
 
-    def _resize(self, x: Tensor, size) -> Tensor:
-        if tuple(x.shape[2:]) == tuple(size):
-            return x
-        return resize(
-            x,
-            size=size,
-            mode=self.interpolate_mode,
-            align_corners=self.align_corners)
+    def _resize(self, x: Tensor, size: Sequence[int]) -> Tensor:
+        """Resize with the decoder's mode (identity at the same size)."""
+        return resize_to(x, size, self.interpolate_mode, self.align_corners)
 
     def stack_levels(self, fused: List[Tensor]) -> Tensor:
         """The optional top-down path, then every level at the finest

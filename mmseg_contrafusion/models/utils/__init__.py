@@ -9,6 +9,7 @@ from .contrastive_utils import (attached_zero, downsample_labels, label_batch,
 from .fusion_block import FUSION_TYPES, FusionBlock
 from .projection_head import ProjectionHead
 from .pyramid_pooling_bottleneck import PyramidPoolingBottleneck
+from .resize_utils import resize_to
 from .sample_seeder import SampleSeeder, label_fingerprint, per_image_seeds
 from .two_stream_fusion import FusedFeats, TwoStreamFusion
 
@@ -18,6 +19,6 @@ __all__ = [
     'ConfidenceAwarePositionSampler', 'hard_easy_quotas', 'attached_zero',
     'label_batch', 'downsample_labels', 'mean_over_images', 'split_by_image',
     'FUSION_TYPES', 'FusionBlock', 'ProjectionHead',
-    'PyramidPoolingBottleneck', 'SampleSeeder', 'label_fingerprint',
-    'per_image_seeds', 'FusedFeats', 'TwoStreamFusion'
+    'PyramidPoolingBottleneck', 'resize_to', 'SampleSeeder',
+    'label_fingerprint', 'per_image_seeds', 'FusedFeats', 'TwoStreamFusion'
 ]

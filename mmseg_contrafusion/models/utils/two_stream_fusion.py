@@ -5,12 +5,12 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule, ModuleList
 from torch import Tensor
 
-from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
 from ..segmentors.dual_feats import DualFeats
 from .fusion_block import FUSION_TYPES, FusionBlock
 from .pyramid_pooling_bottleneck import PyramidPoolingBottleneck
+from .resize_utils import resize_to
 
 
 class FusedFeats(NamedTuple):
@@ -163,13 +163,7 @@ class TwoStreamFusion(BaseModule):
 
     def resize(self, x: Tensor, size: Sequence[int]) -> Tensor:
         """Resize ``x`` (B, C, h, w) to ``size`` (identity if equal)."""
-        if tuple(x.shape[2:]) == tuple(size):
-            return x
-        return resize(
-            x,
-            size=size,
-            mode=self.interpolate_mode,
-            align_corners=self.align_corners)
+        return resize_to(x, size, self.interpolate_mode, self.align_corners)
 
     def forward(self, feats: DualFeats) -> FusedFeats:
         """Project, resize and fuse the selected levels of both streams.

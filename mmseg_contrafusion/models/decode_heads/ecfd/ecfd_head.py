@@ -8,9 +8,9 @@ from mmcv.cnn import ConvModule
 from mmengine.model import ModuleList
 from torch import Tensor
 
-from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from ...utils.fusion_block import FUSION_TYPES
+from ...utils.resize_utils import resize_to
 from ..two_stream_decode_head import TwoStreamDecodeHead
 from .context_embedding import ReinforcedContextEmbedding
 from .cross_fusion_block import CrossFusionBlock, split_levels
@@ -305,12 +305,9 @@ class ECFDHead(TwoStreamDecodeHead):
                 align_corners: Optional[bool] = None) -> Tensor:
         """Bilinear resize (identity at the same size for either
         ``align_corners``); ``align_corners`` None means the head's."""
-        if x.shape[2:] == size:
-            return x
         if align_corners is None:
             align_corners = self.align_corners
-        return resize(
-            x, size=size, mode='bilinear', align_corners=align_corners)
+        return resize_to(x, size, 'bilinear', align_corners)
 
     def decode(self, fused: List[Tensor]) -> Tensor:
         """Decode C1..C4.
