@@ -23,7 +23,7 @@ base = 'configs/contrafusionnet/contrafusionnet_tiny' + _schedule
 reference = 'full'
 seeds = 1
 _data = 'data/synthetic_cityscapes_ablation/'
-_iters = 1000
+_iters = 400
 # One process with 4 images per step: the 2xb2 configs' batch.
 cfg_options = {
     'train_dataloader.batch_size': 4,
@@ -31,9 +31,9 @@ cfg_options = {
     'val_dataloader.dataset.data_root': _data,
     'test_dataloader.dataset.data_root': _data,
     'train_cfg.max_iters': _iters,
-    'train_cfg.val_interval': _iters // 5,
+    'train_cfg.val_interval': _iters // 4,
     'param_scheduler.1.end': _iters,
-    'default_hooks.checkpoint.interval': _iters // 5,
+    'default_hooks.checkpoint.interval': _iters // 4,
     'default_hooks.logger.interval': 20,
 }
 variants = [
