@@ -257,8 +257,8 @@ def write_report(grid: AblationGrid,
     missing = missing_runs(grid, results)
     if missing:
         lines += [
-            '', 'Not run yet (the same command runs them; finished runs are '
-            'skipped):', ''
+            '', 'Not run yet; `python tools/analysis/ablation.py '
+            f'{grid.path}` runs them (finished runs are skipped):', ''
         ] + [f'- {m}' for m in missing]
     os.makedirs(here, exist_ok=True)
     with open(md_file, 'w') as f:
