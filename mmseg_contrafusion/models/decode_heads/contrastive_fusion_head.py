@@ -2,6 +2,8 @@
 from typing import List, Optional, Sequence
 
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import ModuleList
 from torch import Tensor
@@ -176,13 +178,27 @@ class ContrastiveFusionHead(TwoStreamDecodeHead):
             Tensor: Shape (B, channels * num_levels, H/4, W/4) for stride-4
             finest features.
         """
+        fused = self.top_down_path(fused)
+        size = fused[0].shape[2:]
+        return torch.cat([self._resize(x, size) for x in fused], dim=1)
+
+    def top_down_path(self, fused: List[Tensor]) -> List[Tensor]:
+        """The optional top-down path (coarse to fine), or the levels as
+        they are.
+
+        Args:
+            fused (list[Tensor]): ``num_levels`` fused maps
+                (B, channels, H_l, W_l), finest first.
+
+        Returns:
+            list[Tensor]: The same shapes.
+        """
         fused = list(fused)
         if self.top_down_convs is not None:
             for i in range(self.num_levels - 2, -1, -1):
                 fused[i] = self.top_down_convs[i](
                     fused[i] + self._resize(fused[i + 1], fused[i].shape[2:]))
-        size = fused[0].shape[2:]
-        return torch.cat([self._resize(x, size) for x in fused], dim=1)
+        return fused
 
     def classify(self, stacked: Tensor) -> Tensor:
         """The all-MLP decoder's 1x1 fusion conv, then ``cls_seg``.
@@ -197,8 +213,42 @@ class ContrastiveFusionHead(TwoStreamDecodeHead):
 
     def decode(self, fused: List[Tensor]) -> Tensor:
         """Segmentation logits (B, out_channels, H/4, W/4) of the fused
-        levels."""
-        return self.classify(self.stack_levels(fused))
+        levels.
+
+        The same logits as ``classify(stack_levels(fused))`` (to float
+        rounding), computed without the stacked stride-4 tensor: a 1x1 conv
+        commutes with (bilinear or nearest) resizing and is additive over
+        the concatenated channel groups, so each level goes through its
+        slice of ``fusion_conv``'s weight at its own resolution and the
+        ``channels``-wide results are resized and summed, before the norm
+        and the activation. The training loss keeps the stacked path, which
+        CAC reads.
+        """
+        conv = self.fusion_conv.conv
+        if not self._fusion_conv_is_pointwise():
+            return self.classify(self.stack_levels(fused))
+        fused = self.top_down_path(fused)
+        size = fused[0].shape[2:]
+        weights = conv.weight.split(self.channels, dim=1)
+        out = None
+        for x, weight in zip(fused, weights):
+            level = self._resize(F.conv2d(x, weight), size)
+            out = level if out is None else out + level
+        if conv.bias is not None:
+            out = out + conv.bias.view(1, -1, 1, 1)
+        if self.fusion_conv.with_norm:
+            out = self.fusion_conv.norm(out)
+        if self.fusion_conv.with_activation:
+            out = self.fusion_conv.activate(out)
+        return self.cls_seg(out)
+
+    def _fusion_conv_is_pointwise(self) -> bool:
+        """Whether ``fusion_conv`` is a plain 1x1 conv, then norm, then
+        activation (what :meth:`decode`'s per-level path assumes)."""
+        conv = self.fusion_conv.conv
+        return (type(conv) is nn.Conv2d and conv.kernel_size == (1, 1)
+                and conv.groups == 1 and conv.padding == (0, 0)
+                and self.fusion_conv.order == ('conv', 'norm', 'act'))
 
     def loss(self, inputs: DualFeats, batch_data_samples: SampleList,
              train_cfg: ConfigType) -> dict:

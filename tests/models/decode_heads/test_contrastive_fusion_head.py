@@ -195,3 +195,27 @@ def test_model_init_weights_starts_every_gate_at_one_half():
         assert torch.count_nonzero(gate.bias) == 0
     x = torch.randn(1, 2 * gates[0].out_channels, 4, 4)
     assert torch.allclose(torch.sigmoid(gates[0](x)), torch.tensor(0.5))
+
+
+@pytest.mark.parametrize('fusion', ['gated', 'sum', 'concat'])
+@pytest.mark.parametrize('top_down', [False, True])
+@pytest.mark.parametrize('align_corners', [False, True])
+def test_inference_decoder_equals_the_stacked_path(fusion, top_down,
+                                                   align_corners):
+    """decode() applies fusion_conv per level before resizing: the logits of
+    the stacked path that training (and CAC) uses, to float rounding."""
+    head = MODELS.build(
+        head_cfg(
+            fusion=fusion, top_down=top_down, align_corners=align_corners))
+    assert head._fusion_conv_is_pointwise()
+    # Non-trivial BN statistics, so that the affine part is exercised.
+    head.fusion_conv.norm.running_mean.uniform_(-1, 1)
+    head.fusion_conv.norm.running_var.uniform_(0.5, 2)
+    head.eval()
+    with torch.no_grad():
+        fused = head.fuse(both_streams()).fused
+        stacked = head.classify(head.stack_levels(fused))
+        fast = head.decode(fused)
+    assert fast.shape == stacked.shape == (2, NUM_CLASSES, SIZE // 4,
+                                           SIZE // 4)
+    assert torch.allclose(fast, stacked, atol=1e-5, rtol=1e-5)
