@@ -21,9 +21,11 @@ def load_tool(relative_path: str) -> ModuleType:
         ModuleType: The script as a module (its ``__main__`` block not run).
     """
     path = osp.join(REPO_ROOT, relative_path)
-    name = osp.splitext(osp.basename(path))[0]
+    # A prefixed name: bare ones (``test``, ``benchmark``) would shadow
+    # other modules.
+    name = 'tool_' + osp.splitext(relative_path)[0].replace('/', '_')
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, module)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module

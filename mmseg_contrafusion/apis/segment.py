@@ -13,7 +13,6 @@ from typing import Dict, List, NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from ..visualization.palette import overlay
 from .image_files import (find_images, output_stems, read_image, save_png,
                           unreadable_images)
 from .inference import (InferenceInputError, check_model_files,
@@ -146,6 +145,9 @@ def segment_images(config: str,
                              unreadable, label_dir, overlay_dir)
     if not readable:
         return result
+    # Imported here: visualization's pictures import this package.
+    from ..visualization.palette import overlay
+
     model = load_checked_model(config, checkpoint, device, cfg_options)
     label_lut = None
     if label_format == 'labelid':

@@ -24,11 +24,16 @@ def srun(tmp_path):
     fake.chmod(0o755)
 
     def run(script, *args, **env):
-        full_env = dict(os.environ, PATH=f'{bin_dir}:{os.environ["PATH"]}',
-                        PYTHON='python', **env)
+        full_env = dict(
+            os.environ,
+            PATH=f'{bin_dir}:{os.environ["PATH"]}',
+            PYTHON='python',
+            **env)
         result = subprocess.run(['bash', f'tools/{script}', *args],
-                                cwd=REPO_ROOT, env=full_env,
-                                capture_output=True, text=True)
+                                cwd=REPO_ROOT,
+                                env=full_env,
+                                capture_output=True,
+                                text=True)
         assert result.returncode == 0, result.stderr
         return record.read_text().splitlines()
 
@@ -36,9 +41,16 @@ def srun(tmp_path):
 
 
 def test_train_builds_the_mmseg_srun_command(srun):
-    argv = srun('slurm_train.sh', 'gpu', 'cfn', CONFIG, 'work_dirs/cfn',
-                '--resume', GPUS='16', GPUS_PER_NODE='8',
-                SRUN_ARGS='--quotatype=auto --time=1:00:00')
+    argv = srun(
+        'slurm_train.sh',
+        'gpu',
+        'cfn',
+        CONFIG,
+        'work_dirs/cfn',
+        '--resume',
+        GPUS='16',
+        GPUS_PER_NODE='8',
+        SRUN_ARGS='--quotatype=auto --time=1:00:00')
     assert argv[:4] == ['-p', 'gpu', '--job-name=cfn', '--gres=gpu:8']
     for option in ('--ntasks=16', '--ntasks-per-node=8', '--cpus-per-task=5',
                    '--kill-on-bad-exit=1', '--quotatype=auto',
@@ -59,8 +71,15 @@ def test_train_without_work_dir_and_defaults(srun):
 
 
 def test_test_passes_checkpoint_and_options(srun):
-    argv = srun('slurm_test.sh', 'gpu', 'eval', CONFIG, 'w.pth', '--eval',
-                'mIoU', GPUS='1')
+    argv = srun(
+        'slurm_test.sh',
+        'gpu',
+        'eval',
+        CONFIG,
+        'w.pth',
+        '--eval',
+        'mIoU',
+        GPUS='1')
     assert '--ntasks=1' in argv and '--gres=gpu:1' in argv
     python = argv.index('python')
     assert argv[python + 2:] == [
@@ -71,5 +90,7 @@ def test_test_passes_checkpoint_and_options(srun):
 
 def test_missing_arguments_give_usage():
     result = subprocess.run(['bash', 'tools/slurm_test.sh', 'gpu', 'job'],
-                            cwd=REPO_ROOT, capture_output=True, text=True)
+                            cwd=REPO_ROOT,
+                            capture_output=True,
+                            text=True)
     assert result.returncode == 2 and 'usage:' in result.stderr

@@ -138,6 +138,9 @@ def load_grid(path: str) -> AblationGrid:
                 **common,
                 **dict(entry.get('cfg_options') or {})
             }, seeds, str(entry.get('description', ''))))
+    if not variants:
+        raise GridError(f'{path}: the grid has no variants; list at least '
+                        'the reference in variants = [...]')
     reference = str(cfg.get('reference', variants[0].name))
     grid = AblationGrid(
         osp.splitext(osp.basename(path))[0], path, reference, variants,

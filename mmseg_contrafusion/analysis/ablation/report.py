@@ -24,7 +24,8 @@ def variant_rows(grid: AblationGrid,
 
     Returns:
         list[dict]: ``variant``, ``description``, ``seeds`` (list), per
-        metric a :class:`.stats.Summary` under its name, and ``paired`` (the
+        metric a :class:`.stats.Summary` under its name, ``is_reference``,
+        and ``paired`` (the
         mIoU :class:`.stats.PairedDifference` against the reference, None for
         the reference itself) and ``relative`` (its mean in % of the
         reference's mean mIoU).
@@ -47,6 +48,7 @@ def variant_rows(grid: AblationGrid,
         for metric in METRICS:
             row[metric] = summarise([runs[s][metric] for s in sorted(runs)])
         row['paired'] = row['relative'] = None
+        row['is_reference'] = variant.name == grid.reference
         miou = {seed: m['mIoU'] for seed, m in runs.items()}
         if variant.name != grid.reference and set(miou) & set(ref_miou):
             paired = paired_difference(miou, ref_miou)
@@ -67,10 +69,12 @@ def _mean_std(summary) -> str:
 
 def _paired_cell(row: Dict[str, Any]) -> str:
     paired = row['paired']
-    if paired is None:
+    if row['is_reference']:
         return '(reference)'
+    if paired is None:
+        return 'no seed paired with the reference'
     if paired.low is None:
-        return f'{paired.mean:+.2f} (1 seed)'
+        return f'{paired.mean:+.2f}'
     return f'{paired.mean:+.2f} [{paired.low:+.2f}, {paired.high:+.2f}]'
 
 
@@ -164,13 +168,17 @@ def plot_curves(grid: AblationGrid, work_dir: str, out_file: str,
     """
     from ...visualization.training_curves import plot_curves as draw
     from ...visualization.training_curves import read_run
+    from ...visualization.utils import VisualizationInputError
 
     runs, drawn = [], []
     for name in variants:
         folder = run_dir(work_dir, name, 0)
         if not osp.isfile(osp.join(folder, 'result.json')):
             continue
-        _, losses, curve = read_run(folder, 'mIoU')
+        try:
+            _, losses, curve = read_run(folder, 'mIoU')
+        except VisualizationInputError:
+            continue  # no readable scalars: no curve, the table stands
         runs.append((name, losses, curve))
         drawn.append(name)
     if runs:
@@ -245,7 +253,10 @@ def write_report(grid: AblationGrid,
         'minus the reference, paired by seed, with the '
         f'{int(CONFIDENCE * 100)}% Student-t interval of the mean '
         'difference; the verdict reads that interval alone ("better" or '
-        '"worse" when it excludes 0, else "not distinguishable").', ''
+        '"worse" when it excludes 0, else "not distinguishable"; "n/a" '
+        'where there is no interval). Each variant is tested on its own, '
+        'at 95%: with many variants, about one in twenty verdicts can be '
+        '"better" or "worse" by chance alone.', ''
     ]
     lines.append(markdown_table(TABLE_HEADER, table_rows(rows)))
     lines += ['', f'![mIoU per variant]({osp.relpath(figure_file, here)})']
@@ -257,8 +268,9 @@ def write_report(grid: AblationGrid,
     missing = missing_runs(grid, results)
     if missing:
         lines += [
-            '', 'Not run yet; `python tools/analysis/ablation.py '
-            f'{grid.path}` runs them (finished runs are skipped):', ''
+            '', 'Not run yet; the command above without `--variants` (and '
+            'with `--seeds N` for more seeds) runs them, skipping the '
+            'finished runs:', ''
         ] + [f'- {m}' for m in missing]
     os.makedirs(here, exist_ok=True)
     with open(md_file, 'w') as f:

@@ -9,7 +9,14 @@ checkpoint: the same Runner, configs and ``IoUMetric``. A run's folder is
 * a run with a ``result.json`` is finished and skipped;
 * a run killed while training (a ``last_checkpoint`` but no
   ``result.json``) resumes with ``--resume``;
-* a run killed while testing tests its final checkpoint again.
+* a run killed while testing tests its final checkpoint again;
+* a run folder made with other options (``run.json``, written when the run
+  starts, or the ``result.json``) is refused, not reused: a grid whose
+  schedule changed needs another ``--work-dir``.
+
+The options travel as ``--cfg-options``, parsed by mmengine's
+``DictAction``: numbers, booleans, None, strings without spaces or commas,
+and lists of those (:func:`check_option_values`).
 """
 import inspect
 import json
@@ -21,15 +28,48 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..configs import repo_path
-from .grid import AblationGrid, Variant
+from ..eval_metrics import load_test_metrics
+from .grid import AblationGrid, GridError, Variant
 
 #: The metrics every run reports (``tools/test.py --eval``; aAcc always).
 METRICS = ('mIoU', 'mDice', 'aAcc')
 RESULT_FILE = 'result.json'
+SPEC_FILE = 'run.json'
 
 
 class RunFailed(RuntimeError):
-    """A training or test process of a run exited with an error."""
+    """A training or test process of a run exited with an error, or a run
+    folder holds another run."""
+
+
+def check_option_values(options: Dict[str, Any], where: str) -> None:
+    """Refuse override values that ``--cfg-options`` would mangle.
+
+    Args:
+        options (dict): Dotted keys -> values.
+        where (str): The grid and variant, for the message.
+
+    Raises:
+        GridError: For a dict, or a string with a space, comma, quote or
+            bracket (mmengine's ``DictAction`` strips or splits them).
+    """
+
+    def bad(value: Any) -> bool:
+        if isinstance(value, dict):
+            return True
+        if isinstance(value, str):
+            return any(c in value for c in ' ,\'"[]()')
+        if isinstance(value, (list, tuple)):
+            return any(bad(v) or isinstance(v, (list, tuple)) for v in value)
+        return False
+
+    for key, value in options.items():
+        if bad(value):
+            raise GridError(
+                f'{where}: {key}={value!r} cannot pass through --cfg-options '
+                '(no dicts, nested lists, or strings with spaces, commas, '
+                'quotes or brackets); give the variant its own config file '
+                'instead')
 
 
 def run_dir(work_dir: str, variant: str, seed: int) -> str:
@@ -75,15 +115,29 @@ def seed_options(model_cfg: Any, seed: int, prefix: str = 'model') -> dict:
     return options
 
 
-def run_options(variant: Variant, seed: int) -> Dict[str, Any]:
-    """Every ``--cfg-options`` of one run: the variant's and the seeds."""
+def variant_config(variant: Variant) -> Any:
+    """The variant's config with its overrides (an ``mmengine.Config``)."""
     from mmengine.config import Config
 
     cfg = Config.fromfile(repo_path(variant.config))
     cfg.merge_from_dict(dict(variant.cfg_options))
+    return cfg
+
+
+def run_options(variant: Variant, seed: int) -> Dict[str, Any]:
+    """Every ``--cfg-options`` of one run: the variant's and the seeds.
+
+    Args:
+        variant (Variant): The model.
+        seed (int): The run's seed.
+
+    Returns:
+        dict: Dotted keys -> values: the variant's overrides,
+        ``randomness.seed`` and the losses' ``seed`` (:func:`seed_options`).
+    """
     return {
         **variant.cfg_options, 'randomness.seed': seed,
-        **seed_options(cfg.model.to_dict(), seed)
+        **seed_options(variant_config(variant).model.to_dict(), seed)
     }
 
 
@@ -140,16 +194,47 @@ def final_checkpoint(folder: str) -> Optional[str]:
     return path if osp.isfile(path) else None
 
 
-def _latest_metrics(test_dir: str) -> Dict[str, float]:
-    found = []
-    for root, _, files in os.walk(test_dir):
-        for name in files:
-            if name.endswith('.json') and name[:8].isdigit():
-                found.append(osp.join(root, name))
-    if not found:
-        raise RunFailed(f'tools/test.py wrote no metrics JSON in {test_dir}')
-    with open(max(found, key=osp.getmtime)) as f:
-        metrics = json.load(f)
+def _read_json(path: str) -> Optional[Dict[str, Any]]:
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _write_json(data: Dict[str, Any], path: str) -> None:
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+def _check_same_run(recorded: Optional[Dict[str, Any]], options: Dict[str,
+                                                                      Any],
+                    variant: Variant, folder: str) -> None:
+    """Refuse a folder whose run had other options or another config."""
+    if recorded is None:
+        return
+    # Compare as JSON: what the files hold (tuples read back as lists).
+    expected = json.loads(
+        json.dumps(dict(config=variant.config, cfg_options=options)))
+    got = dict(
+        config=recorded.get('config'),
+        cfg_options=recorded.get('cfg_options') or {})
+    if got != expected:
+        changed = sorted(
+            k for k in set(expected['cfg_options']) | set(got['cfg_options'])
+            if expected['cfg_options'].get(k) != got['cfg_options'].get(k))
+        raise RunFailed(
+            f'{folder} holds a run of {variant.name} with other settings '
+            f'({", ".join(changed) or "config"} differ): use another '
+            '--work-dir for the changed grid, or delete the folder')
+
+
+def _test_metrics(test_dir: str) -> Dict[str, float]:
+    try:
+        metrics = load_test_metrics(test_dir)
+    except (FileNotFoundError, ValueError) as error:
+        raise RunFailed(f'tools/test.py gave no metrics: {error}')
     return {key: float(metrics[key]) for key in METRICS}
 
 
@@ -181,16 +266,25 @@ def run_one(variant: Variant,
     Raises:
         RunFailed: If training or testing fails (the log file is named).
     """
-    folder = run_dir(work_dir, variant.name, seed)
-    result_file = osp.join(folder, RESULT_FILE)
-    if osp.isfile(result_file):
-        with open(result_file) as f:
-            return json.load(f)
+    # The tools run from the repository root: absolute paths.
+    folder = osp.abspath(run_dir(work_dir, variant.name, seed))
+    options = run_options(variant, seed)
+    result = _read_json(osp.join(folder, RESULT_FILE))
+    _check_same_run(result, options, variant, folder)
+    if result is not None:
+        return result
+    spec_file = osp.join(folder, SPEC_FILE)
+    _check_same_run(_read_json(spec_file), options, variant, folder)
     os.makedirs(folder, exist_ok=True)
+    _write_json(
+        dict(
+            variant=variant.name,
+            seed=seed,
+            config=variant.config,
+            cfg_options=options), spec_file)
     env = dict(os.environ)
     env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
     env.setdefault('PORT', str(29500 + (os.getpid() % 1000)))
-    options = run_options(variant, seed)
     log_file = osp.join(folder, 'ablation.log')
     start = time.time()
     checkpoint = final_checkpoint(folder)
@@ -204,9 +298,11 @@ def run_one(variant: Variant,
             train_command(variant, options, folder, gpus, launcher, resume),
             log_file, env)
         checkpoint = final_checkpoint(folder)
-        if checkpoint is None:
-            raise RunFailed(f'training wrote no checkpoint in {folder}; see '
-                            f'{log_file}')
+    if checkpoint is None or osp.basename(checkpoint) != \
+            f'iter_{max_iters}.pth':
+        raise RunFailed(f'training of {folder} did not reach iteration '
+                        f'{max_iters} (last checkpoint: {checkpoint}); see '
+                        f'{log_file}')
     log(f'[ablation] {variant.name} seed {seed}: testing {checkpoint}')
     test_dir = osp.join(folder, 'test')
     _run([
@@ -220,13 +316,10 @@ def run_one(variant: Variant,
         seed=seed,
         config=variant.config,
         cfg_options=options,
-        metrics=_latest_metrics(test_dir),
+        metrics=_test_metrics(test_dir),
         checkpoint=osp.relpath(checkpoint, folder),
         wall_s=round(time.time() - start, 1))
-    tmp = result_file + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(result, f, indent=2)
-    os.replace(tmp, result_file)
+    _write_json(result, osp.join(folder, RESULT_FILE))
     return result
 
 
@@ -257,21 +350,21 @@ def run_grid(grid: AblationGrid,
     Returns:
         list[dict]: The results of the runs of this call's selection.
     """
-    from mmengine.config import Config
-
     chosen = [grid.variant(name) for name in variants] if variants else \
         grid.variants
+    for variant in chosen:
+        check_option_values(variant.cfg_options,
+                            f'{grid.path}, variant {variant.name}')
     results = []
     top = max(seeds or v.seeds for v in chosen)
     for seed in range(top):
         for variant in chosen:
             if seed >= (seeds or variant.seeds):
                 continue
-            cfg = Config.fromfile(repo_path(variant.config))
-            cfg.merge_from_dict(dict(variant.cfg_options))
+            max_iters = int(variant_config(variant).train_cfg.max_iters)
             results.append(
-                run_one(variant, seed, work_dir, int(cfg.train_cfg.max_iters),
-                        gpus, launcher, log))
+                run_one(variant, seed, work_dir, max_iters, gpus, launcher,
+                        log))
     return results
 
 

@@ -29,7 +29,9 @@ class PairedDifference(NamedTuple):
         low (float | None): Lower end of the 95% interval (None: n < 2).
         high (float | None): Upper end.
         verdict (str): ``'better'`` (interval above 0), ``'worse'`` (below
-            0) or ``'not distinguishable'`` (contains 0, or n < 2).
+            0), ``'not distinguishable'`` (contains 0), or no test:
+            ``'n/a (1 seed)'``, ``'n/a (no spread)'`` (every seed gave the
+            same difference, so the t interval is undefined).
     """
     n: int
     mean: float
@@ -86,8 +88,10 @@ def paired_difference(variant: Dict[int, float],
     diffs: List[float] = [variant[s] - reference[s] for s in seeds]
     summary = summarise(diffs)
     if summary.std is None:
-        return PairedDifference(1, summary.mean, None, None,
-                                'not distinguishable')
+        return PairedDifference(1, summary.mean, None, None, 'n/a (1 seed)')
+    if summary.std == 0:
+        return PairedDifference(summary.n, summary.mean, None, None,
+                                'n/a (no spread)')
     half = t_critical(summary.n - 1, confidence) * summary.std / math.sqrt(
         summary.n)
     low, high = summary.mean - half, summary.mean + half

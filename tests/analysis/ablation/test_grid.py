@@ -77,3 +77,35 @@ def test_shipped_grids_build_every_variant(path):
         if 'cityscapes-512' not in variant.config:  # tiny: build it
             cfg.model.pop('init_cfg', None)
             MODELS.build(cfg.model)
+
+
+def test_empty_grid_and_unsafe_values_are_refused(tmp_path):
+    from mmseg_contrafusion.analysis.ablation.runs import check_option_values
+
+    with pytest.raises(GridError, match='no variants'):
+        load_grid(_grid(tmp_path, "base = 'a.py'\nvariants = []\n"))
+    check_option_values({'a': 1, 'b': None, 'c': 'sum', 'd': [1, 2]}, 'g')
+    for value in (dict(type='X'), 'two words', 'a,b', [[1], [2]]):
+        with pytest.raises(GridError, match='cannot pass through'):
+            check_option_values({'k': value}, 'grid g, variant v')
+
+
+def test_a_folder_of_another_run_is_refused(tmp_path):
+    import json
+
+    from mmseg_contrafusion.analysis.ablation.runs import (RunFailed, run_dir,
+                                                           run_one)
+
+    grid = load_grid(GRIDS[-1])  # the tiny grid
+    variant = grid.variant('full')
+    folder = tmp_path / run_dir('w', 'full', 0)
+    folder.mkdir(parents=True)
+    (folder / 'result.json').write_text(
+        json.dumps(
+            dict(
+                config=variant.config,
+                cfg_options={
+                    **variant.cfg_options, 'train_cfg.max_iters': 1000
+                })))
+    with pytest.raises(RunFailed, match='train_cfg.max_iters'):
+        run_one(variant, 0, str(tmp_path / 'w'), max_iters=400)

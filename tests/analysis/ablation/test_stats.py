@@ -45,6 +45,8 @@ def test_paired_interval_by_hand():
 def test_one_paired_seed_gives_no_interval():
     result = paired_difference({0: 55.0, 3: 1.0}, {0: 50.0})
     assert (result.n, result.mean, result.low) == (1, 5.0, None)
-    assert result.verdict == 'not distinguishable'
+    assert result.verdict == 'n/a (1 seed)'
+    same = paired_difference({0: 51.0, 1: 52.0}, {0: 50.0, 1: 51.0})
+    assert same.mean == 1.0 and same.verdict == 'n/a (no spread)'
     with pytest.raises(ValueError, match='no seed'):
         paired_difference({1: 1.0}, {0: 1.0})
