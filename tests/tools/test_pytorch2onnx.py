@@ -1,0 +1,39 @@
+"""tools/deployment/pytorch2onnx.py: the front end, on the tiny SegFormer."""
+import json
+import os.path as osp
+
+import pytest
+
+from tool_loader import load_tool
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TINY_CONFIG = osp.join(REPO_ROOT,
+                       'tests/data/configs/segformer_tiny_synthetic.py')
+
+export = load_tool('tools/deployment/pytorch2onnx.py')
+
+
+def test_export_and_verify_on_a_test_image(tool_env, monkeypatch, tmp_path,
+                                           capsys):
+    monkeypatch.setenv('SYNTHETIC_CITYSCAPES_ROOT',
+                       tool_env['SYNTHETIC_CITYSCAPES_ROOT'])
+    out = tmp_path / 'tiny.onnx'
+    meta = export.main([
+        TINY_CONFIG, '--shape', '64', '128', '--output-file',
+        str(out), '--verify'
+    ])
+    printed = capsys.readouterr().out
+    assert 'verified on' in printed and out.is_file()
+    assert meta['verify']['image'].endswith('_leftImg8bit.png')
+    assert meta['verify']['relative_error'] <= 1e-4
+    saved = json.loads((tmp_path / 'tiny.json').read_text())
+    assert saved['shape'] == [64, 128] and saved['opset'] == 18
+
+
+def test_missing_checkpoint_is_named(tmp_path):
+    with pytest.raises(SystemExit, match='checkpoint file .*nope.pth'):
+        export.main([
+            TINY_CONFIG, '--checkpoint',
+            str(tmp_path / 'nope.pth'), '--output-file',
+            str(tmp_path / 'x.onnx')
+        ])
