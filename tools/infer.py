@@ -2,7 +2,8 @@
 
     python tools/infer.py CONFIG CHECKPOINT IMAGE_OR_FOLDER [...] --out DIR \
         [--opacity 0.5] [--device cpu] [--label-format trainid|labelid] \
-        [--trust-checkpoint] [--cfg-options KEY=VALUE ...]
+        [--backend pytorch|onnxruntime] [--trust-checkpoint] \
+        [--cfg-options KEY=VALUE ...]
 
 Folders are searched recursively for ``*.png``, ``*.jpg`` and ``*.jpeg``
 (files given by name are taken whatever their extension). For every image
@@ -37,7 +38,7 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
-from mmseg_contrafusion.apis import (IMAGE_EXTENSIONS, LABEL_FORMATS,
+from mmseg_contrafusion.apis import (BACKENDS, IMAGE_EXTENSIONS, LABEL_FORMATS,
                                      InferenceInputError, resolve_device,
                                      segment_images)
 from mmseg_contrafusion.utils import ActionableError, cli_args
@@ -75,6 +76,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default='trainid',
         help='raw label PNGs as train ids (<stem>_trainIds.png) or as '
         'Cityscapes label ids (<stem>_labelIds.png) (default: trainid)')
+    parser.add_argument(
+        '--backend',
+        choices=BACKENDS,
+        default='pytorch',
+        help='pytorch (CHECKPOINT is a .pth) or onnxruntime (CHECKPOINT is '
+        'the .onnx of tools/deployment/pytorch2onnx.py; slides windows of '
+        'its shape over larger images)')
     cli_args.add_trust_checkpoint(parser)
     cli_args.add_cfg_options(parser)
     args = parser.parse_args(argv)
@@ -92,9 +100,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     try:
         args = parse_args(argv)
         cli_args.apply_trust_checkpoint(args)
-        result = segment_images(args.config, args.checkpoint, args.images,
-                                args.out, args.opacity, args.device,
-                                args.label_format, args.cfg_options)
+        result = segment_images(
+            args.config,
+            args.checkpoint,
+            args.images,
+            args.out,
+            args.opacity,
+            args.device,
+            args.label_format,
+            args.cfg_options,
+            backend=args.backend)
     except (InferenceInputError, CheckpointMismatchError) as error:
         raise SystemExit(str(error))
     except ActionableError as error:  # a refused or corrupt checkpoint

@@ -8,11 +8,11 @@ from .image_files import (IMAGE_EXTENSIONS, find_images, output_stems,
 from .inference import (InferenceInputError, check_model_files,
                         dataset_metainfo, load_checked_model, predict,
                         read_checkpoint, read_inference_config, resolve_device)
-from .segment import (LABEL_FORMATS, LABEL_SUFFIXES, InferenceResult,
+from .segment import (BACKENDS, LABEL_FORMATS, LABEL_SUFFIXES, InferenceResult,
                       labelid_lut_for, segment_images, trainid_to_labelid_lut)
 
 __all__ = [
-    'IMAGE_EXTENSIONS', 'LABEL_FORMATS', 'LABEL_SUFFIXES',
+    'BACKENDS', 'IMAGE_EXTENSIONS', 'LABEL_FORMATS', 'LABEL_SUFFIXES',
     'InferenceInputError', 'InferenceResult', 'check_model_files',
     'dataset_metainfo', 'find_images', 'labelid_lut_for', 'load_checked_model',
     'output_stems', 'predict', 'read_checkpoint', 'read_image',

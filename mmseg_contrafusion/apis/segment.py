@@ -7,6 +7,7 @@ checkpoint checked (:func:`~.inference.load_checked_model`), predicts with
 label map under ``labels/`` (train ids, or the Cityscapes label ids of the
 test server) and a colour overlay under ``overlays/``.
 """
+import functools
 import os.path as osp
 import sys
 from typing import Dict, List, NamedTuple, Optional, Sequence
@@ -16,8 +17,10 @@ import numpy as np
 from .image_files import (find_images, output_stems, read_image, save_png,
                           unreadable_images)
 from .inference import (InferenceInputError, check_model_files,
-                        load_checked_model, predict)
+                        load_checked_model, predict, read_inference_config)
 
+#: Inference backends of :func:`segment_images`.
+BACKENDS = ('pytorch', 'onnxruntime')
 LABEL_FORMATS = ('trainid', 'labelid')
 LABEL_SUFFIXES = {'trainid': '_trainIds.png', 'labelid': '_labelIds.png'}
 
@@ -94,7 +97,8 @@ def segment_images(config: str,
                    device: str = 'cpu',
                    label_format: str = 'trainid',
                    cfg_options: Optional[dict] = None,
-                   show_progress: bool = True) -> InferenceResult:
+                   show_progress: bool = True,
+                   backend: str = 'pytorch') -> InferenceResult:
     """Segment image files and folders; write label maps and overlays.
 
     For every readable image ``<stem>.<ext>`` it writes, at the size of the
@@ -108,7 +112,9 @@ def segment_images(config: str,
 
     Args:
         config (str): Config file.
-        checkpoint (str): Checkpoint file of that config.
+        checkpoint (str): Checkpoint file of that config, or with
+            ``backend='onnxruntime'`` its ONNX export (see
+            :mod:`mmseg_contrafusion.deployment`).
         inputs (Sequence[str]): Image files and folders (see
             :func:`find_images`); files under ``out_dir`` are not searched.
         out_dir (str): Output folder.
@@ -119,6 +125,9 @@ def segment_images(config: str,
             'trainid'.
         cfg_options (dict, optional): Config overrides. Defaults to None.
         show_progress (bool): Show mmengine's progress bar. Defaults to True.
+        backend (str): ``'pytorch'`` (``mmseg.apis.inference_model``) or
+            ``'onnxruntime'`` (:class:`OnnxSegmentor`: the same pipeline and
+            ``test_cfg``). Defaults to 'pytorch'.
 
     Returns:
         InferenceResult: The images found, written and unreadable, and the
@@ -148,7 +157,17 @@ def segment_images(config: str,
     # Imported here: visualization's pictures import this package.
     from ..visualization.palette import overlay
 
-    model = load_checked_model(config, checkpoint, device, cfg_options)
+    if backend not in BACKENDS:
+        raise InferenceInputError(f'backend {backend!r} is not one of '
+                                  f'{", ".join(BACKENDS)}')
+    if backend == 'onnxruntime':
+        from ..deployment.onnx_inference import OnnxSegmentor
+        model = OnnxSegmentor(checkpoint,
+                              read_inference_config(config, cfg_options))
+        segment = model.predict
+    else:
+        model = load_checked_model(config, checkpoint, device, cfg_options)
+        segment = functools.partial(predict, model)
     label_lut = None
     if label_format == 'labelid':
         label_lut = labelid_lut_for(model, checkpoint)
@@ -159,7 +178,7 @@ def segment_images(config: str,
     progress = ProgressBar(len(readable)) if show_progress else None
     for path, stem in readable:
         image = read_image(path)
-        label = predict(model, image)
+        label = segment(image)
         save_png(
             overlay(image[..., ::-1], label, palette, opacity),
             osp.join(overlay_dir, f'{stem}_overlay.png'))

@@ -5,8 +5,9 @@ onnxscript); ``tools/deployment/`` holds the front ends.
 """
 from .onnx_export import (LogitsAtInputSize, OnnxExportError, export_onnx,
                           preprocess_image, verify_onnx)
+from .onnx_inference import OnnxSegmentor
 
 __all__ = [
-    'LogitsAtInputSize', 'OnnxExportError', 'export_onnx', 'preprocess_image',
-    'verify_onnx'
+    'LogitsAtInputSize', 'OnnxExportError', 'OnnxSegmentor', 'export_onnx',
+    'preprocess_image', 'verify_onnx'
 ]

@@ -177,6 +177,7 @@ def export_onnx(model: nn.Module,
         mean=list(preprocessor.get('mean', [0, 0, 0])),
         std=list(preprocessor.get('std', [1, 1, 1])),
         bgr_to_rgb=bool(preprocessor.get('bgr_to_rgb', False)),
+        align_corners=bool(model.decode_head.align_corners),
         classes=list(model.dataset_meta['classes']),
         palette=[list(c) for c in model.dataset_meta['palette']])
     with open(osp.splitext(output_file)[0] + '.json', 'w') as f:

@@ -11,6 +11,7 @@ TINY_CONFIG = osp.join(REPO_ROOT,
                        'tests/data/configs/segformer_tiny_synthetic.py')
 
 export = load_tool('tools/deployment/pytorch2onnx.py')
+infer = load_tool('tools/infer.py')
 
 
 def test_export_and_verify_on_a_test_image(tool_env, monkeypatch, tmp_path,
@@ -18,8 +19,9 @@ def test_export_and_verify_on_a_test_image(tool_env, monkeypatch, tmp_path,
     monkeypatch.setenv('SYNTHETIC_CITYSCAPES_ROOT',
                        tool_env['SYNTHETIC_CITYSCAPES_ROOT'])
     out = tmp_path / 'tiny.onnx'
+    # 128x256: what the tiny config's test pipeline gives for test images.
     meta = export.main([
-        TINY_CONFIG, '--shape', '64', '128', '--output-file',
+        TINY_CONFIG, '--shape', '128', '256', '--output-file',
         str(out), '--verify'
     ])
     printed = capsys.readouterr().out
@@ -27,7 +29,18 @@ def test_export_and_verify_on_a_test_image(tool_env, monkeypatch, tmp_path,
     assert meta['verify']['image'].endswith('_leftImg8bit.png')
     assert meta['verify']['relative_error'] <= 1e-4
     saved = json.loads((tmp_path / 'tiny.json').read_text())
-    assert saved['shape'] == [64, 128] and saved['opset'] == 18
+    assert saved['shape'] == [128, 256] and saved['opset'] == 18
+
+    # tools/infer.py runs it: the .onnx in the checkpoint's place.
+    image = meta['verify']['image']
+    infer.main([
+        TINY_CONFIG,
+        str(out), image, '--out',
+        str(tmp_path / 'seg'), '--backend', 'onnxruntime'
+    ])
+    stem = osp.splitext(osp.basename(image))[0]
+    assert (tmp_path / 'seg' / 'labels' / f'{stem}_trainIds.png').is_file()
+    assert (tmp_path / 'seg' / 'overlays' / f'{stem}_overlay.png').is_file()
 
 
 def test_missing_checkpoint_is_named(tmp_path):
