@@ -125,6 +125,28 @@ class OnnxSegmentor:
                 count[:, :, y1:y2, x1:x2] += 1
         return total / count
 
+    def predict_packed(self, inputs: Tensor, ori_shape: Tuple[int,
+                                                              int]) -> Tensor:
+        """Predicted train ids of one image as the test pipeline packs it.
+
+        Args:
+            inputs (Tensor): (3, H, W) uint8, BGR, after the test pipeline
+                (``PackSegInputs``' ``inputs``).
+            ori_shape (tuple[int, int]): Size of the image before the
+                pipeline's resize.
+
+        Returns:
+            Tensor: (H0, W0) int64 train ids at ``ori_shape``.
+        """
+        from mmseg.models.utils import resize
+
+        logits = resize(
+            self.logits(self._normalise(inputs)),
+            size=ori_shape,
+            mode='bilinear',
+            align_corners=self.align_corners)
+        return logits.argmax(1)[0]
+
     def predict(self, image_bgr: np.ndarray) -> np.ndarray:
         """Predicted train ids of one image.
 
@@ -134,14 +156,50 @@ class OnnxSegmentor:
         Returns:
             np.ndarray: (H0, W0) uint8.
         """
-        from mmseg.models.utils import resize
-
         data = self.pipeline(dict(img=image_bgr))
-        logits = self.logits(self._normalise(data['inputs']))
-        ori_shape = data['data_samples'].metainfo['ori_shape']
-        logits = resize(
-            logits,
-            size=ori_shape,
-            mode='bilinear',
-            align_corners=self.align_corners)
-        return logits.argmax(1)[0].numpy().astype(np.uint8)
+        label = self.predict_packed(data['inputs'],
+                                    data['data_samples'].metainfo['ori_shape'])
+        return label.numpy().astype(np.uint8)
+
+
+def evaluate_onnx(cfg: Any,
+                  onnx_file: str,
+                  threads: Optional[int] = None,
+                  log=print) -> Dict[str, float]:
+    """Evaluate an exported model on the config's test set.
+
+    The test dataloader and the test evaluator of the config (e.g. an
+    ``IoUMetric``) are built as ``tools/test.py`` builds them; only the
+    model is the ONNX Runtime session, so the metrics compare with
+    ``tools/test.py`` on the checkpoint the model was exported from.
+
+    Args:
+        cfg (mmengine.Config): The config (``test_evaluator`` as wanted).
+        onnx_file (str): The exported model.
+        threads (int, optional): ONNX Runtime threads. Defaults to None.
+        log (callable): Progress messages. Defaults to print.
+
+    Returns:
+        dict: The evaluator's metrics (e.g. ``aAcc``, ``mIoU``, ``mDice``).
+    """
+    from mmengine.evaluator import Evaluator
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    from mmengine.structures import PixelData
+
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    segmentor = OnnxSegmentor(onnx_file, cfg, threads)
+    loader = Runner.build_dataloader(cfg.test_dataloader)
+    evaluator = Evaluator(cfg.test_evaluator)
+    evaluator.dataset_meta = loader.dataset.metainfo
+    for index, batch in enumerate(loader):
+        samples = batch['data_samples']
+        for inputs, sample in zip(batch['inputs'], samples):
+            label = segmentor.predict_packed(inputs,
+                                             sample.metainfo['ori_shape'])
+            sample.pred_sem_seg = PixelData(data=label[None])
+        evaluator.process(data_samples=samples, data_batch=batch)
+        if (index + 1) % 50 == 0:
+            log(f'[test_onnx] {index + 1}/{len(loader)}')
+    metrics = evaluator.evaluate(len(loader.dataset))
+    return {key: float(value) for key, value in metrics.items()}

@@ -50,3 +50,45 @@ def test_missing_checkpoint_is_named(tmp_path):
             str(tmp_path / 'nope.pth'), '--output-file',
             str(tmp_path / 'x.onnx')
         ])
+
+
+def test_test_onnx_gives_the_miou_of_tools_test(tool_env, monkeypatch,
+                                                tmp_path):
+    """The same weights: tools/test.py on the checkpoint and
+    tools/deployment/test_onnx.py on its export agree within 0.01 mIoU."""
+    import subprocess
+    import sys
+
+    import torch
+
+    from mmseg_contrafusion.analysis.eval_metrics import load_test_metrics
+    from mmseg_contrafusion.deployment.onnx_export import build_segmentor
+
+    monkeypatch.setenv('SYNTHETIC_CITYSCAPES_ROOT',
+                       tool_env['SYNTHETIC_CITYSCAPES_ROOT'])
+    torch.manual_seed(0)
+    ckpt = str(tmp_path / 'tiny.pth')
+    torch.save({'state_dict': build_segmentor(TINY_CONFIG).state_dict()}, ckpt)
+    run = subprocess.run([
+        sys.executable, 'tools/test.py', TINY_CONFIG, ckpt, '--eval', 'mIoU',
+        'mDice', '--work-dir',
+        str(tmp_path / 'pt')
+    ],
+                         cwd=REPO_ROOT,
+                         env=tool_env,
+                         capture_output=True,
+                         text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    expected = load_test_metrics(str(tmp_path / 'pt'))
+    onnx_file = str(tmp_path / 'tiny.onnx')
+    export.main([
+        TINY_CONFIG, '--checkpoint', ckpt, '--shape', '128', '256',
+        '--output-file', onnx_file
+    ])
+    test_onnx = load_tool('tools/deployment/test_onnx.py')
+    got = test_onnx.main([
+        TINY_CONFIG, onnx_file, '--eval', 'mIoU', 'mDice', '--out',
+        str(tmp_path / 'ort.json')
+    ])
+    for key in ('mIoU', 'mDice', 'aAcc'):
+        assert abs(got[key] - expected[key]) <= 0.01, key
