@@ -314,17 +314,22 @@ def run_benchmark(
 def format_table(result: Dict[str, Any]) -> str:
     """Markdown table of a :func:`run_benchmark` result, with its notes."""
     has_ratio = 'baseline' in result
+    has_backend = any('backend' in r for r in result['results'])
     header = [
         'Config', 'Part', 'Median (ms)', 'Std (ms)', 'Min-max (ms)',
         'CPU time (ms)', 'Peak mem (MB)', 'Params used (M)'
     ]
     if has_ratio:
         header.append('x baseline')
+    if has_backend:
+        header.insert(2, 'Backend')
     rows = []
     for r in result['results']:
         if 'error' in r:
             cells = [r['name'], r['part'], r['error']] + [''] * (
-                len(header) - 3)
+                len(header) - 3 - has_backend)
+            if has_backend:
+                cells.insert(2, r.get('backend', ''))
             rows.append(cells)
             continue
         params = r.get('params')
@@ -338,6 +343,8 @@ def format_table(result: Dict[str, Any]) -> str:
         ]
         if has_ratio:
             cells.append(f"{r['ratio_to_baseline']:.2f}")
+        if has_backend:
+            cells.insert(2, r.get('backend', ''))
         rows.append(cells)
     env = result['env']
     settings = result['settings']

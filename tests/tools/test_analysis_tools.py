@@ -132,3 +132,21 @@ def test_results_table_from_real_test_run(tiny_configs, tool_env, tmp_path):
     again = build_rows([TINY_CONFIG], json.loads(bench.read_text()), {},
                        str(root))
     assert again[0]['cells'] == rows[0]['cells']
+
+
+def test_benchmark_cli_times_both_backends(tiny_configs, tmp_path, capsys):
+    out = tmp_path / 'backends.json'
+    bm.main([
+        tiny_configs['tiny'], '--shape', '64', '--runs', '1', '--warmup', '0',
+        '--threads', '1', '--backend', 'pytorch', 'onnxruntime', '--baseline',
+        'segformer_tiny_synthetic', '--out',
+        str(out)
+    ])
+    assert '| onnxruntime |' in capsys.readouterr().out
+    rows = json.loads(out.read_text())['results']
+    assert [r['backend'] for r in rows] == ['pytorch', 'onnxruntime']
+    with pytest.raises(SystemExit, match='on the CPU'):
+        bm.main([
+            tiny_configs['tiny'], '--backend', 'onnxruntime', '--device',
+            'cuda:0'
+        ])

@@ -3,6 +3,7 @@
     python tools/analysis/benchmark.py CONFIG [CONFIG ...] \
         [--shape 512 512] [--parts model encoder] [--runs 5] [--warmup 2] \
         [--device cpu|cuda] [--threads N] [--baseline CONFIG] \
+        [--backend pytorch onnxruntime] \
         [--out bench.json]
 
 What is timed (batch 1, a random image of ``--shape``, already normalised;
@@ -21,12 +22,18 @@ Peak memory: one extra run (CUDA: ``max_memory_allocated``; CPU: params,
 buffers and input plus the CPU allocator's peak, torch.profiler). Configs
 that build the same model are measured once. ``--baseline`` names a config
 (path, file name or stem) whose ``model`` row the others are divided by
-(``x baseline``). The code is ``mmseg_contrafusion.analysis
+(``x baseline``). ``--backend pytorch onnxruntime`` times the whole
+model under each backend in a process of its own (the models exported to
+ONNX first; :mod:`mmseg_contrafusion.analysis.backend_benchmark`), the
+baseline being its config on the first backend. The code is
+``mmseg_contrafusion.analysis
 .inference_benchmark``.
 """
 import argparse
 
 from mmseg_contrafusion.analysis import cli
+from mmseg_contrafusion.analysis.backend_benchmark import (BACKENDS,
+                                                           run_backends)
 from mmseg_contrafusion.analysis.inference_benchmark import (format_table,
                                                              run_benchmark)
 from mmseg_contrafusion.analysis.model_builders import PARTS
@@ -44,6 +51,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         choices=PARTS,
         help='what to time: model (whole inference), encoder '
         '(extract_feat), backbone (each backbone submodule)')
+    parser.add_argument(
+        '--backend',
+        nargs='+',
+        default=['pytorch'],
+        choices=BACKENDS,
+        help='backends to time (model part, CPU); more than pytorch alone: '
+        'every backend in its own process, the models exported to ONNX '
+        'first')
     cli.add_runs(parser, runs=5, warmup=2)
     cli.add_device(parser)
     cli.add_threads(parser)
@@ -68,6 +83,21 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.backend != ['pytorch']:
+        if args.device != 'cpu':
+            raise SystemExit('--backend onnxruntime is timed on the CPU: '
+                             'drop --device')
+        result = run_backends(
+            args.configs,
+            cli.parse_shape(args.shape),
+            backends=args.backend,
+            runs=args.runs,
+            warmup=args.warmup,
+            threads=args.threads,
+            baseline=args.baseline,
+            cfg_options=args.cfg_options,
+            log=cli.log_stderr)
+        return cli.print_and_write(result, format_table(result), args.out)
     cli.check_device(args.device)
     result = run_benchmark(
         args.configs,
