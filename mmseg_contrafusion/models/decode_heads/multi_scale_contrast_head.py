@@ -50,6 +50,11 @@ class MultiScaleContrastHead(BaseDecodeHead):
             Defaults to None.
         in_index (Sequence[int]): Levels of the encoder output to contrast.
             Defaults to ``(0, 1, 2, 3)``.
+        with_cp (bool): Gradient checkpointing of the projection heads
+            (:class:`ProjectionHead`): their full-resolution activations are
+            computed again in the backward pass instead of kept, for less
+            peak training memory; the loss and gradients are unchanged.
+            Defaults to True.
         loss_contrast (dict): Config of the loss. Defaults to
             ``dict(type='MultiScaleCrossScaleContrastLoss')``.
         **kwargs: Other :class:`BaseDecodeHead` arguments (``norm_cfg``,
@@ -63,6 +68,7 @@ class MultiScaleContrastHead(BaseDecodeHead):
                  embed_dim: int = 256,
                  proj_channels: Optional[int] = None,
                  in_index: Sequence[int] = (0, 1, 2, 3),
+                 with_cp: bool = True,
                  loss_contrast: ConfigType = dict(
                      type='MultiScaleCrossScaleContrastLoss'),
                  init_cfg: OptConfigType = None,
@@ -100,7 +106,8 @@ class MultiScaleContrastHead(BaseDecodeHead):
                 conv_cfg=self.conv_cfg,
                 norm_cfg=self.norm_cfg,
                 act_cfg=self.act_cfg,
-                normalize=True) for c in self.in_channels)
+                normalize=True,
+                with_cp=with_cp) for c in self.in_channels)
 
     def forward(self, inputs: Sequence[Tensor]) -> List[Tensor]:
         """Embed every selected level.

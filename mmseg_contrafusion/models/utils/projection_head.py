@@ -1,11 +1,14 @@
 """Projection head mapping a feature map to L2-normalised pixel embeddings."""
-from typing import Optional
+import contextlib
+from typing import Iterator, Optional
 
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
@@ -34,6 +37,11 @@ class ProjectionHead(BaseModule):
             ``dict(type='ReLU')``.
         normalize (bool): L2-normalise the output over channels. Defaults to
             True.
+        with_cp (bool): In training, keep no activation of the head for the
+            backward pass and compute them again there (gradient
+            checkpointing): less peak memory for a second forward of the
+            head. The norm layers' running statistics are updated once per
+            step, as without it. Defaults to False.
         init_cfg (dict or list[dict], optional): Initialisation config.
             Defaults to None.
     """
@@ -46,12 +54,14 @@ class ProjectionHead(BaseModule):
                  norm_cfg: OptConfigType = dict(type='BN'),
                  act_cfg: ConfigType = dict(type='ReLU'),
                  normalize: bool = True,
+                 with_cp: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         hidden_channels = hidden_channels or in_channels
         self.in_channels = in_channels
         self.embed_dim = embed_dim
         self.normalize = normalize
+        self.with_cp = with_cp
         self.hidden = ConvModule(
             in_channels,
             hidden_channels,
@@ -71,7 +81,43 @@ class ProjectionHead(BaseModule):
             Tensor: Embeddings, shape (B, embed_dim, H, W), unit L2 norm over
             the channel axis when ``normalize`` is True.
         """
+        if self.with_cp and self.training and x.requires_grad:
+            return cp.checkpoint(
+                self._embed,
+                x,
+                use_reentrant=False,
+                context_fn=lambda:
+                (contextlib.nullcontext(), frozen_norm_statistics(self)))
+        return self._embed(x)
+
+    def _embed(self, x: Tensor) -> Tensor:
         x = self.out(self.hidden(x))
         if self.normalize:
             x = F.normalize(x, p=2, dim=1)
         return x
+
+
+@contextlib.contextmanager
+def frozen_norm_statistics(module: nn.Module) -> Iterator[None]:
+    """Batch norms that normalise with batch statistics but update nothing.
+
+    The context of a checkpointed forward's recomputation: the norm layers
+    give the same output as in the first forward (training mode, the batch's
+    statistics) while their running statistics and batch counters stay as
+    the first forward left them.
+
+    Args:
+        module (nn.Module): Every ``_BatchNorm`` below it is frozen.
+    """
+    norms = [m for m in module.modules() if isinstance(m, _BatchNorm)]
+    saved = [(m.momentum, m.num_batches_tracked.clone()
+              if m.num_batches_tracked is not None else None) for m in norms]
+    for norm in norms:
+        norm.momentum = 0.0  # running = (1 - 0) * running + 0 * batch
+    try:
+        yield
+    finally:
+        for norm, (momentum, tracked) in zip(norms, saved):
+            norm.momentum = momentum
+            if tracked is not None:
+                norm.num_batches_tracked.copy_(tracked)

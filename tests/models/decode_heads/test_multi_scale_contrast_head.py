@@ -83,6 +83,34 @@ def test_head_embeds_and_loss_keys():
     assert not [n for n, p in head.named_parameters() if p.grad is None]
 
 
+def test_checkpointed_projections_keep_the_loss_and_gradients():
+    """with_cp (the default) recomputes the projection heads in backward:
+    the same samples give the same loss terms and gradients."""
+    torch.manual_seed(0)
+    heads = [
+        MODELS.build(dict(mscs_head([8, 16, 32, 64]), with_cp=with_cp))
+        for with_cp in (False, True)
+    ]
+    heads[1].load_state_dict(heads[0].state_dict())
+    assert heads[1].projections[0].with_cp
+    _, samples = batch()
+    results = []
+    for head in heads:
+        torch.manual_seed(1)
+        feats = [
+            torch.randn(2, c, SIZE // s, SIZE // s, requires_grad=True)
+            for c, s in zip((8, 16, 32, 64), (4, 8, 16, 32))
+        ]
+        losses = head.loss(feats, samples, dict())
+        loss_sum(losses).backward()
+        results.append((losses, [f.grad for f in feats]))
+    (plain, plain_grads), (cp, cp_grads) = results
+    for key in ('loss_ms', 'loss_cs'):
+        assert torch.allclose(plain[key], cp[key], atol=1e-6), key
+    for a, b in zip(plain_grads, cp_grads):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
 def test_head_has_no_prediction():
     head = MODELS.build(mscs_head([8, 16, 32, 64]))
     feats = [torch.randn(1, c, 4, 4) for c in (8, 16, 32, 64)]

@@ -44,3 +44,32 @@ def test_fusion_block_shapes(fusion):
 def test_fusion_block_rejects_unknown_type():
     with pytest.raises(ValueError):
         MODELS.build(dict(type='FusionBlock', channels=4, fusion='max'))
+
+
+def test_checkpointed_projection_gives_the_same_loss_gradients_and_stats():
+    """with_cp: the same embeddings and gradients, and the BN running
+    statistics move once per step, not again in the recomputation."""
+    from mmseg_contrafusion.models.utils import ProjectionHead
+
+    torch.manual_seed(0)
+    plain = ProjectionHead(8, embed_dim=4, hidden_channels=6)
+    checkpointed = ProjectionHead(
+        8, embed_dim=4, hidden_channels=6, with_cp=True)
+    checkpointed.load_state_dict(plain.state_dict())
+    plain.train()
+    checkpointed.train()
+    x = torch.randn(2, 8, 5, 7)
+    grads = []
+    for head in (plain, checkpointed):
+        inputs = x.clone().requires_grad_()
+        out = head(inputs)
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum() \
+            .backward()
+        grads.append((out.detach(), inputs.grad, head.hidden.conv.weight.grad))
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, atol=1e-6)
+    bn_plain, bn_cp = plain.hidden.bn, checkpointed.hidden.bn
+    assert torch.allclose(bn_plain.running_mean, bn_cp.running_mean)
+    assert torch.allclose(bn_plain.running_var, bn_cp.running_var)
+    assert bn_plain.num_batches_tracked == bn_cp.num_batches_tracked == 1
+    assert bn_cp.momentum == bn_plain.momentum
