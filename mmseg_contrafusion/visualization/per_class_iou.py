@@ -11,7 +11,6 @@ NaN (``None``; ``null`` in the JSON, no bar in the chart) for a class that
 is neither in the ground truth nor predicted, and mIoU the mean over the
 other classes.
 """
-import glob
 import json
 import math
 import os
@@ -21,7 +20,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .palette import IGNORE_INDEX, cityscapes_meta
-from .utils import VisualizationInputError, read_label, save_figure, use_agg
+from .utils import (VisualizationInputError, read_label, save_figure,
+                    split_files, use_agg)
 
 GT_SUFFIX = '_gtFine_labelTrainIds.png'
 IMG_SUFFIX = '_leftImg8bit'
@@ -41,18 +41,9 @@ def ground_truth_files(data_root: str, split: str) -> List[str]:
         VisualizationInputError: If the folder is missing or holds no such
             file.
     """
-    folder = osp.join(data_root, 'gtFine', split)
-    if not osp.isdir(folder):
-        raise VisualizationInputError(
-            f'ground-truth folder {folder} does not exist: give '
-            'a Cityscapes-layout dataset root and --split')
-    files = sorted(
-        glob.glob(osp.join(folder, '**', '*' + GT_SUFFIX), recursive=True))
-    if not files:
-        raise VisualizationInputError(
-            f'no *{GT_SUFFIX} files in {folder}: create them with '
-            f'python tools/dataset_converters/cityscapes.py {data_root}')
-    return files
+    return split_files(
+        data_root, 'gtFine', split, GT_SUFFIX, 'create them with python '
+        f'tools/dataset_converters/cityscapes.py {data_root}')
 
 
 def prediction_file(pred_dir: str, gt_file: str) -> str:

@@ -7,7 +7,6 @@ the classes present in the ground truth or in any prediction (plus
 ``ignore``, black, where the ground truth has 255). Models are loaded with
 :func:`~mmseg_contrafusion.apis.load_checked_model` and run one at a time.
 """
-import glob
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -16,7 +15,8 @@ import numpy as np
 from ..apis.image_files import read_image
 from ..apis.inference import load_checked_model, predict
 from .palette import IGNORE_INDEX, cityscapes_meta, paint
-from .utils import VisualizationInputError, read_label, save_figure, use_agg
+from .utils import (VisualizationInputError, read_label, save_figure,
+                    split_files, use_agg)
 
 IMG_SUFFIX = '_leftImg8bit.png'
 GT_SUFFIX = '_gtFine_labelTrainIds.png'
@@ -39,14 +39,7 @@ def dataset_samples(data_root: str, split: str,
             missing.
     """
     folder = osp.join(data_root, 'leftImg8bit', split)
-    if not osp.isdir(folder):
-        raise VisualizationInputError(
-            f'image folder {folder} does not exist: give a Cityscapes-layout '
-            'dataset root and --split')
-    images = sorted(
-        glob.glob(osp.join(folder, '**', '*' + IMG_SUFFIX), recursive=True))
-    if not images:
-        raise VisualizationInputError(f'no *{IMG_SUFFIX} images in {folder}')
+    images = split_files(data_root, 'leftImg8bit', split, IMG_SUFFIX)
     count = min(num_images, len(images))
     picks = sorted(
         {int(round(i))

@@ -1,7 +1,7 @@
 """What the pictures share: matplotlib set-up, saving, label files."""
 import os
 import os.path as osp
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -87,3 +87,41 @@ def first_duplicate(names: Sequence[str]) -> Optional[str]:
             return name
         seen.add(name)
     return None
+
+
+def split_files(data_root: str,
+                layout_dir: str,
+                split: str,
+                suffix: str,
+                when_empty: str = '') -> List[str]:
+    """The files of a Cityscapes-layout split that end with ``suffix``.
+
+    Args:
+        data_root (str): Dataset root.
+        layout_dir (str): ``'leftImg8bit'`` or ``'gtFine'``.
+        split (str): Split folder under it (``--split``).
+        suffix (str): File name ending, e.g. ``'_leftImg8bit.png'``.
+        when_empty (str): What to do if there are none, appended to the
+            message. Defaults to ''.
+
+    Returns:
+        list[str]: The files below ``data_root/layout_dir/split``, sorted.
+
+    Raises:
+        VisualizationInputError: If the folder is missing or holds no such
+            file.
+    """
+    import glob
+
+    folder = osp.join(data_root, layout_dir, split)
+    if not osp.isdir(folder):
+        raise VisualizationInputError(
+            f'{"image" if layout_dir == "leftImg8bit" else "ground-truth"} '
+            f'folder {folder} does not exist: give a Cityscapes-layout '
+            'dataset root and --split')
+    files = sorted(
+        glob.glob(osp.join(folder, '**', '*' + suffix), recursive=True))
+    if not files:
+        raise VisualizationInputError(f'no *{suffix} files in {folder}' + (
+            f': {when_empty}' if when_empty else ''))
+    return files
