@@ -1,10 +1,11 @@
-"""Import a script under ``tools/`` as a module, to call its ``main``.
+"""Load a script under ``tools/`` as a module, or run it in a subprocess.
 
 The tools are scripts, not a package; the tests of their front ends load
 them by path (``pytest.ini`` puts this folder on ``sys.path``).
 """
 import importlib.util
 import os.path as osp
+import subprocess
 import sys
 from types import ModuleType
 
@@ -29,3 +30,21 @@ def load_tool(relative_path: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def run_tool(args, env, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run ``python ARGS...`` from the repository root, capturing output.
+
+    Args:
+        args (list[str]): The script (e.g. ``'tools/infer.py'``) and its
+            arguments.
+        env (dict): The environment.
+        timeout (int): Seconds. Defaults to 300.
+    """
+    return subprocess.run(
+        [sys.executable] + list(args),
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)

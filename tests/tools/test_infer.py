@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tool_loader import load_tool
+from tool_loader import load_tool, run_tool
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -32,22 +32,12 @@ def tool_environment(data_root: str) -> dict:
     return env
 
 
-def run(args, env, timeout=300):
-    return subprocess.run(
-        [PYTHON] + args,
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout)
-
-
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory, synthetic_cityscapes):
     """The tiny SegFormer trained for 2 iterations, once for this module."""
     env = tool_environment(synthetic_cityscapes)
     work_dir = str(tmp_path_factory.mktemp('infer_work_dir'))
-    result = run([
+    result = run_tool([
         'tools/train.py', TINY_CONFIG, '--work-dir', work_dir, '--cfg-options',
         'train_cfg.max_iters=2', 'train_cfg.val_interval=2'
     ], env)
@@ -82,7 +72,7 @@ def test_folder_and_file_give_overlays_and_train_ids(trained, tmp_path):
     Image.fromarray(rng.integers(0, 255, (80, 96, 3),
                                  dtype=np.uint8)).save(jpeg)
     out = str(tmp_path / 'out')
-    result = run([
+    result = run_tool([
         'tools/infer.py', TINY_CONFIG, trained['checkpoint'], val_dir, jpeg,
         '--out', out, '--device', 'cpu', '--opacity', '0.5'
     ], trained['env'])
@@ -191,7 +181,7 @@ def test_checkpoint_of_another_model_is_one_line(trained, tmp_path):
     other = str(tmp_path / 'other_model.pth')
     torch.save({'state_dict': {'foo.weight': torch.zeros(1)}}, other)
     image = osp.join(trained['root'], 'leftImg8bit', 'val')
-    result = run([
+    result = run_tool([
         'tools/infer.py', TINY_CONFIG, other, image, '--out',
         str(tmp_path / 'out')
     ], trained['env'])
@@ -229,7 +219,7 @@ def test_official_evaluator_reads_infer_output_as_is(trained, tmp_path):
 
     out = str(tmp_path / 'out')
     val_dir = osp.join(trained['root'], 'leftImg8bit', 'val')
-    result = run([
+    result = run_tool([
         'tools/infer.py', TINY_CONFIG, trained['checkpoint'], val_dir, '--out',
         out, '--label-format', 'labelid'
     ], trained['env'])
@@ -256,7 +246,7 @@ def test_official_evaluator_reads_infer_output_as_is(trained, tmp_path):
         official_miou = 100 * json.load(f)['averageScoreClasses']
 
     work_dir = str(tmp_path / 'test')
-    tested = run([
+    tested = run_tool([
         'tools/test.py', TINY_CONFIG, trained['checkpoint'], '--eval', 'mIoU',
         '--work-dir', work_dir
     ], trained['env'])

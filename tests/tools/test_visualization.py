@@ -5,8 +5,6 @@ import math
 import os
 import os.path as osp
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,27 +13,16 @@ from PIL import Image
 from mmseg_contrafusion.visualization.training_curves import (find_scalars,
                                                               read_scalars,
                                                               split_series)
-from tool_loader import load_tool
+from tool_loader import load_tool, run_tool
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 TINY_CONFIG = osp.join(REPO_ROOT,
                        'tests/data/configs/segformer_tiny_synthetic.py')
-PYTHON = sys.executable
 
 grid_tool = load_tool('tools/visualization/predictions_grid.py')
 curves_tool = load_tool('tools/visualization/training_curves.py')
 iou_tool = load_tool('tools/visualization/per_class_iou.py')
-
-
-def run(args, env, timeout=300):
-    return subprocess.run(
-        [PYTHON] + args,
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout)
 
 
 @pytest.fixture(scope='module')
@@ -48,7 +35,7 @@ def trained(tmp_path_factory, synthetic_cityscapes):
     env['PYTHONWARNINGS'] = 'ignore'
     base = tmp_path_factory.mktemp('vis')
     work_dir = str(base / 'work_dir')
-    result = run([
+    result = run_tool([
         'tools/train.py', TINY_CONFIG, '--work-dir', work_dir, '--cfg-options',
         'train_cfg.max_iters=2', 'train_cfg.val_interval=2'
     ], env)
@@ -56,7 +43,7 @@ def trained(tmp_path_factory, synthetic_cityscapes):
         result.stdout[-3000:] + result.stderr[-3000:])
     checkpoint = osp.join(work_dir, 'iter_2.pth')
     pred_dir, test_dir = str(base / 'pred'), str(base / 'test')
-    result = run([
+    result = run_tool([
         'tools/test.py', TINY_CONFIG, checkpoint, '--eval', 'mIoU', 'mDice',
         '--out', pred_dir, '--work-dir', test_dir
     ], env)
@@ -181,7 +168,7 @@ def test_training_curves_reads_losses_and_miou(trained, tmp_path):
 def test_training_curves_cli_writes_one_figure(trained, tmp_path):
     fake = fake_contrast_run(tmp_path / 'contrast_run')
     out = str(tmp_path / 'curves.png')
-    result = run([
+    result = run_tool([
         'tools/visualization/training_curves.py', trained['work_dir'], fake,
         '--label', 'segformer', '--label', 'contrafusion', '--out', out
     ], trained['env'])
