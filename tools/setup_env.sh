@@ -48,11 +48,24 @@ sys.exit(0 if want in ('', got) or got.startswith(want + '+') else 1)
 PY
 }
 
-# setuptools<82: mmcv's setup.py and mmengine's `mmseg::` base lookup import
-# pkg_resources, which setuptools 82 removed.
-if ! have setuptools "" || ! "$PY" -c 'import pkg_resources' 2>/dev/null; then
-  step "build tools (setuptools<82, wheel, ninja)"
-  "${PIP[@]}" "setuptools<82" wheel ninja psutil || die "pip could not install build tools"
+# setuptools<80 and pip<25 (constraints.txt): mmcv's setup.py, mmengine's
+# `mmseg::` base lookup and mim import pkg_resources (gone in setuptools 82),
+# and `pip install -e .` must run `setup.py develop` so that mim finds the
+# package's .mim folder (see the last step).
+below() { "$PY" - "$@" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+major = int(version(sys.argv[1]).split('.')[0])
+sys.exit(0 if major < int(sys.argv[2]) else 1)
+PY
+}
+if ! below pip 25; then
+  step "pip<25"
+  "${PIP[@]}" "pip<25" || die "pip could not install pip<25"
+fi
+if ! below setuptools 80 || ! "$PY" -c 'import pkg_resources' 2>/dev/null; then
+  step "build tools (setuptools<80, wheel, ninja)"
+  "${PIP[@]}" "setuptools<80" wheel ninja psutil || die "pip could not install build tools"
 fi
 have ninja "" || "${PIP[@]}" ninja psutil wheel
 
@@ -91,9 +104,22 @@ fi
 step "mmengine, mmsegmentation, cityscapesscripts and the rest"
 "${PIP[@]}" -r requirements.txt || die "pip could not install requirements.txt"
 
-if ! have mmseg_contrafusion ""; then
+# mim and mmengine look for <dist location>/mmseg_contrafusion/.mim: an
+# egg-link install (setup.py develop) has it, with .mim/* symlinks to
+# configs/, tools/ and model-index.yml; a PEP 660 one (an older setup of this
+# venv) does not, and is replaced.
+mim_finds_package() { "$PY" - <<'PY' 2>/dev/null
+import os.path as osp
+import sys
+from mim.utils import get_installed_path
+root = get_installed_path('mmseg_contrafusion')
+sys.exit(0 if osp.isfile(osp.join(root, '.mim', 'model-index.yml')) else 1)
+PY
+}
+if ! have mmseg_contrafusion "" || ! mim_finds_package; then
   step "installing mmseg_contrafusion (editable)"
   "${PIP[@]}" --no-deps --no-build-isolation -e . || die "pip could not install the package in editable mode"
+  mim_finds_package || die "mim does not find mmseg_contrafusion/.mim after 'pip install -e .' (needs setuptools<80 and pip<25, constraints.txt)"
 fi
 
 step "checking the installation"
@@ -106,6 +132,8 @@ import mmengine
 import mmseg  # runs mmseg's own mmcv/mmengine version check
 import mmseg_contrafusion
 import torch
+import mim  # noqa: F401  (openmim: mim train/test/run/search)
+import tensorboard  # noqa: F401  (TensorboardVisBackend)
 print(f'[setup] ok: python {sys.version.split()[0]}, torch {torch.__version__}, '
       f'mmcv {mmcv.__version__} (ops), mmengine {mmengine.__version__}, '
       f'mmseg {mmseg.__version__}, cuda {torch.cuda.is_available()}')
