@@ -5,9 +5,15 @@ Importing the package (in a config:
 fixes in :mod:`mmseg_contrafusion.compat` and registers every model, loss,
 dataset and hook into mmseg's registries.
 """
+from mmengine.config.utils import MODULE2PACKAGE
+
 from . import compat
 
 compat.apply()
+# `mmseg_contrafusion::family/config.py` (in `_base_`, mmengine.hub.
+# get_config): mmengine resolves the packages of this table, from their
+# installed `.mim/` folder (setup.py).
+MODULE2PACKAGE.setdefault('mmseg_contrafusion', 'mmseg_contrafusion')
 
 from .datasets import *  # noqa: E402,F401,F403
 from .engine import *  # noqa: E402,F401,F403
