@@ -10,7 +10,10 @@ lookups read from the installed package:
 * editable installs (``pip install -e .``: ``setup.py develop``, or
   ``editable_wheel`` where pip builds a PEP 660 wheel) make
   ``mmseg_contrafusion/.mim/*`` symlinks to the top-level folders, so edits
-  show at once;
+  show at once. mim and mmengine look for ``<distribution location>/
+  mmseg_contrafusion/.mim``: the egg-link of ``setup.py develop`` points
+  there, a PEP 660 install's location (site-packages) does not, hence
+  setuptools<80 and pip<25 in constraints.txt;
 * wheels (``pip wheel .``, ``python -m build``) get copies, written into the
   build folder only, so building a wheel leaves the symlinks of a working
   tree in place. An sdist carries the top-level folders (``MANIFEST.in``);
