@@ -25,6 +25,7 @@ of pixels.
 from typing import Optional
 
 import torch
+import torch.utils.checkpoint as cp
 from torch import Tensor
 
 from ..utils.contrastive_utils import attached_zero
@@ -76,7 +77,8 @@ def contrastive_kernel(anchors: Tensor,
                        anchor_labels: Optional[Tensor] = None,
                        reduction: str = 'mean',
                        normalize: bool = False,
-                       eps: float = 1e-12) -> Tensor:
+                       eps: float = 1e-12,
+                       with_cp: bool = False) -> Tensor:
     r"""InfoNCE / supervised-contrastive loss over anchor-contrast pairs.
 
     With :math:`s_{ij} = a_i \cdot c_j / \tau`, pair set :math:`V(i)` (the
@@ -136,6 +138,13 @@ def contrastive_kernel(anchors: Tensor,
             Defaults to False.
         eps (float): Floor of the weighted denominator sums, so zero weights
             give no ``log(0)``. Defaults to 1e-12.
+        with_cp (bool): When a gradient is needed, keep only the inputs for
+            the backward pass and compute the N x M intermediates (logits,
+            exponentials, log-probabilities: about ten N x M tensors) again
+            there (gradient checkpointing). The loss and its gradients are
+            unchanged; a loss with several terms then holds one term's
+            intermediates at a time instead of all of them. Defaults to
+            False.
 
     Returns:
         Tensor: The reduced loss (a scalar) or, with ``reduction='none'``,
@@ -153,7 +162,29 @@ def contrastive_kernel(anchors: Tensor,
         raise ValueError("reduction='class_balanced' needs anchor_labels")
     if exclude_self is None:
         exclude_self = contrast is None
+    options = dict(
+        temperature=temperature,
+        base_temperature=base_temperature,
+        exclude_self=exclude_self,
+        denominator=denominator,
+        reduction=reduction,
+        normalize=normalize,
+        eps=eps)
+    inputs = (anchors, contrast, pos_mask, pair_weights, valid_mask,
+              anchor_labels)
+    if with_cp and torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in inputs):
+        return cp.checkpoint(_kernel, *inputs, use_reentrant=False, **options)
+    return _kernel(*inputs, **options)
 
+
+def _kernel(anchors: Tensor, contrast: Optional[Tensor], pos_mask: Tensor,
+            pair_weights: Optional[Tensor], valid_mask: Optional[Tensor],
+            anchor_labels: Optional[Tensor], *, temperature: float,
+            base_temperature: Optional[float], exclude_self: bool,
+            denominator: str, reduction: str, normalize: bool,
+            eps: float) -> Tensor:
+    """:func:`contrastive_kernel` after its argument checks."""
     with torch.autocast(device_type=anchors.device.type, enabled=False):
         anchors = anchors.float()
         contrast = anchors if contrast is None else contrast.float()

@@ -115,7 +115,8 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
 
     Memory is O((B x ``max_samples_per_image``)^2) per term and process
     with ``cross_image=True``, O(``max_samples_per_image``^2) per image
-    with ``cross_image=False``, never O((H x W)^2).
+    with ``cross_image=False``, never O((H x W)^2); with ``with_cp`` the
+    backward holds one term's N x M intermediates at a time.
 
     Args:
         temperature (float): :math:`\tau` of the within-scale terms.
@@ -159,6 +160,12 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
             mmengine's ``randomness.seed``). None samples from the global
             torch RNG instead (not reproducible across ``--resume`` or batch
             splits). Defaults to 0.
+        with_cp (bool): Gradient checkpointing of every term's kernel
+            (:func:`contrastive_kernel`): the backward pass computes each
+            term's N x M intermediates again instead of keeping those of all
+            terms (4 within-scale and 2 cross-scale terms by default) from
+            the forward; the values and gradients are unchanged. Defaults to
+            True.
     """
 
     def __init__(self,
@@ -176,7 +183,8 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
                  label_downsample: str = 'center',
                  ms_loss_name: str = 'loss_ms',
                  cs_loss_name: str = 'loss_cs',
-                 seed: Optional[int] = 0) -> None:
+                 seed: Optional[int] = 0,
+                 with_cp: bool = True) -> None:
         super().__init__()
         cs_temperature = (
             temperature
@@ -217,6 +225,7 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
         self.label_downsample = label_downsample
         self.ms_loss_name = ms_loss_name
         self.cs_loss_name = cs_loss_name
+        self.with_cp = with_cp
         self.sampler = ClassBalancedPositionSampler(
             max_samples_per_image=max_samples_per_image,
             ignore_index=ignore_index,
@@ -261,7 +270,8 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
             temperature=self.temperature,
             exclude_self=True,
             denominator='per_positive',
-            reduction='mean')
+            reduction='mean',
+            with_cp=self.with_cp)
 
     def _cross(self, anchor_feats: Tensor, anchor_labels: Tensor,
                contrast_feats: Tensor, contrast_labels: Tensor) -> Tensor:
@@ -272,7 +282,8 @@ class MultiScaleCrossScaleContrastLoss(nn.Module):
             temperature=self.cross_scale_temperature,
             exclude_self=False,
             denominator='per_positive',
-            reduction='mean')
+            reduction='mean',
+            with_cp=self.with_cp)
 
     def within_scale_loss(self,
                           samples: ScaleSamples,

@@ -191,3 +191,61 @@ def test_argument_errors():
         contrastive_kernel(a, a, pos, reduction='class_balanced')
     with pytest.raises(ValueError):
         contrastive_kernel(a, a, pos[:1])
+
+
+def saved_bytes(fn):
+    """Bytes of the tensors autograd keeps for backward while ``fn`` runs."""
+    total = [0]
+
+    def pack(t):
+        total[0] += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn()
+    return out, total[0]
+
+
+@pytest.mark.parametrize('denominator,reduction',
+                         [('supcon', 'class_balanced'),
+                          ('per_positive', 'mean')])
+def test_with_cp_same_loss_and_gradients_less_kept(denominator, reduction):
+    n, m = 64, 48
+    labels_a = torch.arange(n) % 5
+    labels_c = torch.arange(m) % 4
+    pos = labels_a[:, None] == labels_c[None, :]
+    base_a, base_c = unit(n, 8, 4), unit(m, 8, 5)
+    base_w = torch.rand(n, m, generator=torch.Generator().manual_seed(6))
+    results = []
+    for with_cp in (False, True):
+        a = base_a.clone().requires_grad_()
+        c = base_c.clone().requires_grad_()
+        w = base_w.clone().requires_grad_()
+        loss, kept = saved_bytes(lambda: contrastive_kernel(
+            a,
+            c,
+            pos,
+            temperature=0.1,
+            pair_weights=w,
+            denominator=denominator,
+            anchor_labels=labels_a,
+            reduction=reduction,
+            with_cp=with_cp))
+        loss.backward()
+        results.append((loss.detach(), a.grad, c.grad, w.grad, kept))
+    (l0, ga0, gc0, gw0, kept0), (l1, ga1, gc1, gw1, kept1) = results
+    assert torch.equal(l0, l1)
+    for g0, g1 in ((ga0, ga1), (gc0, gc1), (gw0, gw1)):
+        torch.testing.assert_close(g1, g0, rtol=1e-6, atol=1e-7)
+    # Without checkpointing several (N, M) float tensors are kept; with it
+    # only the inputs (the weights are one (N, M) float tensor).
+    pair = n * m * 4
+    assert kept0 > 4 * pair
+    assert kept1 < 1.5 * pair + pos.numel()
+
+
+def test_with_cp_without_grad_is_plain():
+    a, c = unit(6, 4, 7), unit(5, 4, 8)
+    pos = torch.rand(6, 5, generator=torch.Generator().manual_seed(9)) > .5
+    plain = contrastive_kernel(a, c, pos)
+    assert torch.equal(contrastive_kernel(a, c, pos, with_cp=True), plain)

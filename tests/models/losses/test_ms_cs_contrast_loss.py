@@ -227,6 +227,31 @@ def test_detach_low_res_stops_cross_scale_gradient():
         assert (embeds[1].grad.abs().sum() == 0) == detach
 
 
+@pytest.mark.parametrize('cross_image', [True, False])
+def test_with_cp_same_terms_and_gradients(cross_image):
+    """with_cp (the default) recomputes each term's kernel in backward."""
+    g = torch.Generator().manual_seed(0)
+    base = [
+        F.normalize(torch.randn(2, 8, s, s, generator=g), dim=1)
+        for s in (16, 8, 4, 2)
+    ]
+    label = torch.randint(0, 4, (2, 32, 32), generator=g)
+    results = []
+    for with_cp in (False, True):
+        loss = MultiScaleCrossScaleContrastLoss(
+            cross_image=cross_image, min_pixels=1, with_cp=with_cp)
+        embeds = [e.clone().requires_grad_() for e in base]
+        out = loss(embeds, label)
+        sum(out.values()).backward()
+        results.append((out, [e.grad for e in embeds]))
+    (out0, grads0), (out1, grads1) = results
+    assert MultiScaleCrossScaleContrastLoss().with_cp
+    for key in out0:
+        assert torch.equal(out0[key].detach(), out1[key].detach())
+    for g0, g1 in zip(grads0, grads1):
+        torch.testing.assert_close(g1, g0, rtol=1e-5, atol=1e-8)
+
+
 def test_registry_and_validation():
     loss = MODELS.build(dict(type='MultiScaleCrossScaleContrastLoss'))
     assert loss.loss_names == ('loss_ms', 'loss_cs')
