@@ -137,6 +137,7 @@ def run_backends(configs: Sequence[str],
                  threads: Optional[int] = None,
                  baseline: Optional[str] = None,
                  cfg_options: Optional[dict] = None,
+                 onnx_files: Optional[Dict[str, str]] = None,
                  log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Time every config under every backend, a process per backend.
 
@@ -151,6 +152,9 @@ def run_backends(configs: Sequence[str],
         baseline (str, optional): Config (path, file name or stem) whose row
             on the first backend the others are divided by.
         cfg_options (dict, optional): Overrides of every config.
+        onnx_files (dict, optional): Config -> an export of it at ``shape``
+            (:func:`export_models`) to time instead of exporting again, e.g.
+            when several thread counts are timed. Defaults to None.
         log (callable): Progress messages. Defaults to print.
 
     Returns:
@@ -175,7 +179,12 @@ def run_backends(configs: Sequence[str],
             warmup=warmup,
             threads=threads,
             cfg_options=cfg_options)
-        if 'onnxruntime' in backends:
+        if 'onnxruntime' in backends and onnx_files:
+            missing = [p for p in paths if p not in onnx_files]
+            if missing:
+                raise SystemExit(f'no ONNX export given for {missing[0]}')
+            spec['onnx_files'] = {p: onnx_files[p] for p in paths}
+        elif 'onnxruntime' in backends:
             log(f'[benchmark] exporting {len(paths)} model(s) to ONNX')
             spec['onnx_files'] = export_models(paths, shape, folder,
                                                cfg_options)

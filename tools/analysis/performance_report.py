@@ -1,8 +1,9 @@
 r"""ContraFusionNet performance report: inference, training, data loading.
 
     python tools/analysis/performance_report.py \
-        [--quick] [--device cpu|cuda] [--threads N] [--runs 3] [--warmup 1] \
-        [--sections inference training data] [--profile] \
+        [--quick] [--device cpu|cuda] [--threads N [N ...]] [--runs 3] \
+        [--warmup 1] [--sections inference deployment training data] \
+        [--profile] [--figure docs/images/performance_latency.png] \
         [--config ROLE=PATH ...] [--data-root DIR] \
         [--out work_dirs/performance/report.json] [--md docs/performance.md]
 
@@ -10,6 +11,9 @@ One run measures everything the ratios need, so every ratio compares
 figures taken under the same machine load: **inference** (ContraFusionNet
 against its encoders alone, PSPNet R50-D8, SegFormer with the same MiT and
 its ``-nocontrast`` ablation; training-only modules must not run),
+**deployment** (ContraFusionNet and SegFormer exported to ONNX, eager
+PyTorch and ONNX Runtime each timed in its own process; inference and
+deployment at every ``--threads`` count),
 **training** (the step with each contrastive term against CE + Dice only,
 time and peak memory, at 512x512 and 512x1024) and **data** (the training
 loader's images/s against what the step consumes). Targets are judged on
@@ -29,9 +33,7 @@ import sys
 from typing import Optional, Sequence, Tuple
 
 from mmseg_contrafusion.analysis import cli
-from mmseg_contrafusion.analysis.report import (ROLES, SECTIONS,
-                                                format_summary, render_report,
-                                                run_report, write_markdown)
+from mmseg_contrafusion.analysis import report as perf
 
 
 def _role_override(text: str) -> Tuple[str, str]:
@@ -53,11 +55,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--sections',
         nargs='+',
-        default=list(SECTIONS),
-        choices=SECTIONS,
+        default=list(perf.SECTIONS),
+        choices=perf.SECTIONS,
         help='what to measure')
     cli.add_device(parser)
-    cli.add_threads(parser)
+    parser.add_argument(
+        '--threads',
+        type=int,
+        nargs='+',
+        help='CPU thread counts: inference and deployment at each, '
+        'training and data at the last (default: torch\'s)')
     parser.add_argument(
         '--runs', type=int, help='timed runs / steps (default 3; quick 2)')
     parser.add_argument(
@@ -77,7 +84,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         type=_role_override,
         default=[],
         metavar='ROLE=PATH',
-        help=f'use another config for a role ({", ".join(ROLES)})')
+        help=f'use another config for a role ({", ".join(perf.ROLES)})')
     parser.add_argument(
         '--data-root',
         help='Cityscapes root for the loader benchmark '
@@ -90,6 +97,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--md',
         default='docs/performance.md',
         help='Markdown output (\'\' to skip)')
+    parser.add_argument(
+        '--figure',
+        default='docs/images/performance_latency.png',
+        help='latency per backend and model, shown in the Markdown '
+        '(\'\' to skip)')
     parser.add_argument(
         '--render',
         metavar='JSON',
@@ -106,11 +118,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None):
     args = parse_args(argv)
     if args.render:
-        report = render_report(args.render)
+        report = perf.render_report(args.render)
     else:
         cli.check_device(args.device)
         shown = list(sys.argv[1:] if argv is None else argv)
-        report = run_report(
+        report = perf.run_report(
             quick=args.quick,
             sections=args.sections,
             device=args.device,
@@ -124,11 +136,15 @@ def main(argv: Optional[Sequence[str]] = None):
             command=' '.join(['python tools/analysis/performance_report.py'] +
                              [shlex.quote(a) for a in shown]),
             log=cli.log_stderr)
-    print(format_summary(report))
+    print(perf.format_summary(report))
     if not args.render:
         cli.write_json(report, args.out)
+    figure = None
+    if args.figure and perf.plot_latency(report, args.figure):
+        figure = args.figure
+        print(f'wrote {figure}')
     if args.md:
-        write_markdown(report, args.md)
+        perf.write_markdown(report, args.md, figure)
     return report
 
 

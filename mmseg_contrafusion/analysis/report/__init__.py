@@ -12,6 +12,11 @@ figures taken under the same machine load:
   no-contrast ablation. Besides, forward hooks on every training-only
   module (:mod:`.hooks`) count how often they run during inference: the
   target is 0.
+* **deployment** (:func:`..backend_benchmark.run_backends`, a process per
+  backend): ContraFusionNet and SegFormer with the same MiT exported to
+  ONNX once, then timed under eager PyTorch and under ONNX Runtime at each
+  thread count. Ratios: ContraFusionNet ONNX Runtime / eager, and
+  ContraFusionNet ONNX Runtime / SegFormer eager.
 * **training** (:func:`..train_benchmark.run_benchmark`, interleaved steps,
   batch of the config's ``train_dataloader``, 512x512 and 512x1024): the
   training step of ContraFusionNet with the cross-encoder contrast, with
@@ -32,10 +37,12 @@ goes (:mod:`.profiling`).
 
 Modules: :mod:`.settings` (roles, configs, settings, targets),
 :mod:`.sections` (measuring each section), :mod:`.ratios`, :mod:`.hooks`,
-:mod:`.profiling`, :mod:`.checks`, :mod:`.markdown` and :mod:`.runner`
+:mod:`.profiling`, :mod:`.checks`, :mod:`.markdown`, :mod:`.figure` and
+:mod:`.runner`
 (:func:`.runner.run_report`, the whole report).
 """
 from .checks import build_checks
+from .figure import plot_latency
 from .hooks import inference_hook_check
 from .markdown import NOTES_BEGIN, NOTES_END, format_summary, write_markdown
 from .runner import SCHEMA, SECTIONS, render_report, run_report
@@ -43,6 +50,6 @@ from .settings import ROLES
 
 __all__ = [
     'NOTES_BEGIN', 'NOTES_END', 'ROLES', 'SCHEMA', 'SECTIONS', 'build_checks',
-    'format_summary', 'inference_hook_check', 'render_report', 'run_report',
-    'write_markdown'
+    'format_summary', 'inference_hook_check', 'plot_latency', 'render_report',
+    'run_report', 'write_markdown'
 ]

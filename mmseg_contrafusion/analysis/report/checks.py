@@ -46,34 +46,77 @@ def make_check(what: str,
         ratios=ratios or {})
 
 
+def section_label(section: Dict[str, Any]) -> str:
+    """``'512x512, 2 threads'``: the shape and thread count of a section."""
+    shape = 'x'.join(map(str, section['shape']))
+    threads = section.get('threads')
+    return f'{shape}, {threads} threads' if threads else shape
+
+
 def _inference_checks(inference: Dict[str, Any], basis: str) -> List[dict]:
     r = inference['ratios']
-    shape = 'x'.join(map(str, inference['shape']))
-    calls = sum(h['inference_total'] for h in inference['hooks'])
-    return [
+    where = section_label(inference)
+    checks = [
         make_check(
-            f'inference {shape}: ContraFusionNet / (MiT alone + ResNet '
+            f'inference {where}: ContraFusionNet / (MiT alone + ResNet '
             'alone)',
             r['model_over_encoders'].get(basis),
             '<=',
             TARGETS['model_over_encoders'],
             ratios=r['model_over_encoders']),
         make_check(
-            f'inference {shape}: ContraFusionNet / PSPNet R50-D8',
+            f'inference {where}: ContraFusionNet / PSPNet R50-D8',
             r['model_over_pspnet'].get(basis),
             '<=',
             TARGETS['model_over_pspnet'],
-            ratios=r['model_over_pspnet']),
-        make_check(
-            'inference: training-only module calls (projection heads, CAC, '
-            'MS/CS, losses)',
-            calls,
-            '==',
-            0,
-            detail=', '.join(f"{h['name']}: {len(h['modules'])} modules, "
-                             f"{h['training_total']} calls in training"
-                             for h in inference['hooks'])),
+            ratios=r['model_over_pspnet'])
     ]
+    if inference.get('hooks'):
+        calls = sum(h['inference_total'] for h in inference['hooks'])
+        checks.append(
+            make_check(
+                'inference: training-only module calls (projection heads, '
+                'CAC, MS/CS, losses)',
+                calls,
+                '==',
+                0,
+                detail=', '.join(f"{h['name']}: {len(h['modules'])} modules, "
+                                 f"{h['training_total']} calls in training"
+                                 for h in inference['hooks'])))
+    return checks
+
+
+def _deployment_checks(section: Dict[str, Any], basis: str) -> List[dict]:
+    r = section['ratios']
+    where = section_label(section)
+    return [
+        make_check(
+            f'deployment {where}: ContraFusionNet ONNX Runtime / '
+            'ContraFusionNet eager',
+            r['onnx_over_eager'].get(basis),
+            '<=',
+            TARGETS['onnx_over_eager'],
+            ratios=r['onnx_over_eager']),
+        make_check(
+            f'deployment {where}: ContraFusionNet ONNX Runtime / SegFormer '
+            '(same MiT) eager',
+            r['onnx_over_segformer_eager'].get(basis),
+            '<=',
+            TARGETS['onnx_over_segformer_eager'],
+            ratios=r['onnx_over_segformer_eager'])
+    ]
+
+
+def sections_of(report: Dict[str, Any], key: str) -> List[Dict[str, Any]]:
+    """The report's ``inference`` or ``deployment`` sections as a list.
+
+    One section per thread count; a report with a single (older) section
+    dict gives a list of one.
+    """
+    value = report.get(key)
+    if not value:
+        return []
+    return [value] if isinstance(value, dict) else list(value)
 
 
 def _training_checks(key: str, r: Dict[str, Any], basis: str) -> List[dict]:
@@ -98,14 +141,16 @@ def _training_checks(key: str, r: Dict[str, Any], basis: str) -> List[dict]:
             None,
             detail='measured; the issue sets no target',
             ratios=r['mscs']['time']))
-    for role, label in (('model', 'cross-encoder contrast'), ('cac', 'CAC'),
-                        ('mscs', 'MS/CS')):
+    for role, label, target in (('model', 'cross-encoder contrast',
+                                 TARGETS['peak_mem']), ('cac', 'CAC',
+                                                        TARGETS['peak_mem']),
+                                ('mscs', 'MS/CS', TARGETS['mscs_peak_mem'])):
         checks.append(
             make_check(
                 f'training {key}: peak memory with {label} / CE + Dice',
                 r[role].get('peak_mem'),
                 '<=',
-                TARGETS['peak_mem'],
+                target,
                 detail=(f"step allocations x{r[role]['step_mem']:.2f}"
                         if r[role].get('step_mem') else '')))
     return checks
@@ -122,8 +167,10 @@ def build_checks(report: Dict[str, Any]) -> List[dict]:
     """
     basis = time_basis(report['settings']['device'])
     checks: List[dict] = []
-    if report.get('inference'):
-        checks += _inference_checks(report['inference'], basis)
+    for section in sections_of(report, 'inference'):
+        checks += _inference_checks(section, basis)
+    for section in sections_of(report, 'deployment'):
+        checks += _deployment_checks(section, basis)
     if report.get('training'):
         for key, entry in report['training']['shapes'].items():
             checks += _training_checks(key, entry['ratios'], basis)

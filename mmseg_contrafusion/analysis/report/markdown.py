@@ -11,6 +11,7 @@ from typing import Any, Dict, Optional
 from .. import dataloader_benchmark, inference_benchmark, train_benchmark
 from ..configs import REPO_ROOT
 from ..tables import fmt_number, markdown_table
+from .checks import section_label, sections_of
 from .ratios import BASES
 from .settings import ROLE_NAMES
 
@@ -78,6 +79,24 @@ def format_inference(section: Dict[str, Any]) -> str:
             'Calls in a training forward', 'Modules'
         ], hook_rows))
     return '\n'.join(lines)
+
+
+def format_deployment(section: Dict[str, Any]) -> str:
+    """The backend benchmark table and the ONNX Runtime ratios."""
+    r = section['ratios']
+    rows = [[label] + [fmt_number(r[key].get(b)) for b in BASES]
+            for key, label in (
+                ('onnx_over_eager',
+                 'ContraFusionNet: ONNX Runtime / eager PyTorch'),
+                ('onnx_over_segformer_eager',
+                 'ContraFusionNet ONNX Runtime / SegFormer eager PyTorch'),
+                ('segformer_onnx_over_eager',
+                 'SegFormer: ONNX Runtime / eager PyTorch'))]
+    return '\n'.join([
+        inference_benchmark.format_table(section['benchmark']), '',
+        markdown_table(['Ratio', 'Fastest run', 'Median wall', 'Median CPU'],
+                       rows)
+    ])
 
 
 def format_training(section: Dict[str, Any]) -> str:
@@ -175,13 +194,17 @@ def old_notes(path: Optional[str]) -> Optional[str]:
     return match.group(1) if match else None
 
 
-def format_markdown(report: Dict[str, Any], notes: Optional[str]) -> str:
+def format_markdown(report: Dict[str, Any],
+                    notes: Optional[str],
+                    figure: Optional[str] = None) -> str:
     """The whole Markdown report.
 
     Args:
         report (dict): The report.
         notes (str, optional): Text kept between the notes markers; None
             writes a placeholder.
+        figure (str, optional): Path of the latency figure, relative to the
+            Markdown file, shown under the notes. Defaults to None.
 
     Returns:
         str: The Markdown.
@@ -213,11 +236,24 @@ def format_markdown(report: Dict[str, Any], notes: Optional[str]) -> str:
         notes = ('\n(Analysis: text between these markers is kept when the '
                  'report is regenerated.)\n')
     lines += [NOTES_BEGIN + notes + NOTES_END, '']
-    if report.get('inference'):
-        shape = 'x'.join(map(str, report['inference']['shape']))
+    if figure:
         lines += [
-            f'## Inference, {shape}', '',
-            format_inference(report['inference']), ''
+            '## Latency per backend and model', '',
+            f'![latency per backend and model]({figure})', ''
+        ]
+    for section in sections_of(report, 'inference'):
+        lines += [
+            f'## Inference, {section_label(section)}', '',
+            format_inference(section), ''
+        ]
+    for section in sections_of(report, 'deployment'):
+        lines += [
+            f'## Eager PyTorch and ONNX Runtime, {section_label(section)}', '',
+            'Each backend timed in a process of its own, one after the '
+            'other (a live ONNX Runtime thread pool slows eager PyTorch in '
+            'the same process); the exported graph is `encode_decode` '
+            '(logits at input size).', '',
+            format_deployment(section), ''
         ]
     if report.get('training'):
         lines += [
@@ -254,10 +290,21 @@ def format_summary(report: Dict[str, Any]) -> str:
     return '\n'.join(['', format_checks(report)])
 
 
-def write_markdown(report: Dict[str, Any], path: str) -> None:
-    """Write the Markdown report, keeping the notes of an existing one."""
+def write_markdown(report: Dict[str, Any],
+                   path: str,
+                   figure: Optional[str] = None) -> None:
+    """Write the Markdown report, keeping the notes of an existing one.
+
+    Args:
+        report (dict): The report.
+        path (str): The Markdown file.
+        figure (str, optional): The latency figure
+            (:func:`.figure.plot_latency`) to show, as a path.
+    """
     notes = old_notes(path)
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    shown = osp.relpath(figure, osp.dirname(osp.abspath(path))) \
+        if figure else None
     with open(path, 'w') as f:
-        f.write(format_markdown(report, notes))
+        f.write(format_markdown(report, notes, shown))
     print(f'wrote {path}')

@@ -5,7 +5,7 @@ median wall time) or ``'cpu'`` (the median process CPU time).
 """
 from typing import Any, Callable, Dict, Optional
 
-from .. import inference_benchmark, train_benchmark
+from .. import backend_benchmark, inference_benchmark, train_benchmark
 from ..configs import config_stem
 
 BASES = ('min', 'wall', 'cpu')
@@ -83,6 +83,46 @@ def inference_ratios(result: Dict[str, Any],
         other = times(role)
         out[f'{role}_s'] = other
         out[f'model_over_{role}'] = ratio(model, other)
+    return out
+
+
+def deployment_ratios(result: Dict[str, Any],
+                      configs: Dict[str, str]) -> Dict[str, Any]:
+    """ONNX Runtime against eager PyTorch, from a backend benchmark result.
+
+    Args:
+        result (dict): :func:`..backend_benchmark.run_backends` of the roles
+            ``model`` and ``segformer`` on both backends.
+        configs (dict): Role -> config.
+
+    Returns:
+        dict: Seconds ``<role>_<backend>_s`` and the ratios
+        ``onnx_over_eager`` (ContraFusionNet under ONNX Runtime / eager),
+        ``onnx_over_segformer_eager`` (ContraFusionNet under ONNX Runtime /
+        SegFormer eager) and ``segformer_onnx_over_eager``, each per basis.
+    """
+    rows = result['results']
+
+    def times(role: str, backend: str) -> Dict[str, Any]:
+        return times_of(
+            measured_row(
+                lambda: inference_benchmark.find_row(
+                    [r for r in rows
+                     if r['backend'] == backend], configs[role]),
+                f'{config_stem(configs[role])} '
+                f'{backend}'))
+
+    out: Dict[str, Any] = {
+        f'{role}_{backend}_s': times(role, backend)
+        for role in ('model', 'segformer')
+        for backend in backend_benchmark.BACKENDS
+    }
+    out['onnx_over_eager'] = ratio(out['model_onnxruntime_s'],
+                                   out['model_pytorch_s'])
+    out['onnx_over_segformer_eager'] = ratio(out['model_onnxruntime_s'],
+                                             out['segformer_pytorch_s'])
+    out['segformer_onnx_over_eager'] = ratio(out['segformer_onnxruntime_s'],
+                                             out['segformer_pytorch_s'])
     return out
 
 

@@ -4,25 +4,38 @@ import json
 import os.path as osp
 import tempfile
 import time
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import torch
 
 from ..timing import environment
 from .checks import build_checks, time_basis
 from .profiling import run_profile
-from .sections import run_data, run_inference, run_training
+from .sections import (export_deployment_models, run_data, run_deployment,
+                       run_inference, run_training)
 from .settings import (FULL_SETTINGS, QUICK_SETTINGS, TARGETS, role_configs,
                        train_batch_size)
 
 SCHEMA = 'mmseg_contrafusion.performance_report/1'
-SECTIONS = ('inference', 'training', 'data')
+SECTIONS = ('inference', 'deployment', 'training', 'data')
+
+
+def thread_counts(threads: Union[None, int, Sequence[int]]) -> List[int]:
+    """``threads`` as a list: one count, several, or torch's default."""
+    if threads is None:
+        return [torch.get_num_threads()]
+    if isinstance(threads, int):
+        return [threads]
+    counts = [int(t) for t in threads]
+    if not counts or min(counts) < 1:
+        raise ValueError(f'thread counts must be >= 1, got {counts}')
+    return counts
 
 
 def run_report(quick: bool = False,
                sections: Sequence[str] = SECTIONS,
                device: str = 'cpu',
-               threads: Optional[int] = None,
+               threads: Union[None, int, Sequence[int]] = None,
                runs: Optional[int] = None,
                warmup: Optional[int] = None,
                batch: Optional[int] = None,
@@ -40,7 +53,10 @@ def run_report(quick: bool = False,
         quick (bool): Tiny configs at 64x64, few runs. Defaults to False.
         sections (Sequence[str]): Of :data:`SECTIONS`. Defaults to all.
         device (str): Device. Defaults to ``'cpu'``.
-        threads (int, optional): ``torch.set_num_threads``.
+        threads (int | Sequence[int], optional): CPU thread counts. The
+            inference and deployment sections are measured at each, the
+            training, data and profile sections at the last. None means
+            torch's default.
         runs (int, optional): Timed runs / steps instead of the settings'.
         warmup (int, optional): Warm-up runs / steps instead of the
             settings'.
@@ -58,9 +74,8 @@ def run_report(quick: bool = False,
         ``elapsed_s``.
     """
     start = time.perf_counter()
+    counts = thread_counts(threads)
     with tempfile.TemporaryDirectory(prefix='performance_report_') as tmp:
-        if threads:
-            torch.set_num_threads(threads)
         settings = dict(QUICK_SETTINGS if quick else FULL_SETTINGS)
         if runs is not None:
             settings['runs'] = runs
@@ -74,7 +89,7 @@ def run_report(quick: bool = False,
             quick=quick,
             batch=batch,
             sections=list(sections),
-            threads=threads or torch.get_num_threads(),
+            threads=counts,
             time_basis=time_basis(device))
         settings['inference_shape'] = list(settings['inference_shape'])
         settings['train_shapes'] = [list(s) for s in settings['train_shapes']]
@@ -86,11 +101,25 @@ def run_report(quick: bool = False,
             configs=configs,
             targets=TARGETS)
         if 'inference' in sections:
-            report['inference'] = run_inference(configs, settings, device,
-                                                threads, log)
+            report['inference'] = [
+                run_inference(configs, settings, device, t, log, i == 0)
+                for i, t in enumerate(counts)
+            ]
+        if 'deployment' in sections:
+            if device != 'cpu':
+                log('[performance] deployment: ONNX Runtime is timed on the '
+                    'CPU only; skipped')
+            else:
+                files = export_deployment_models(configs, settings,
+                                                 osp.join(tmp, 'onnx'), log)
+                report['deployment'] = [
+                    run_deployment(configs, settings, t, files, log)
+                    for t in counts
+                ]
+        torch.set_num_threads(counts[-1])
         if 'training' in sections:
             report['training'] = run_training(configs, settings, batch, device,
-                                              threads, log)
+                                              counts[-1], log)
         if 'data' in sections:
             report['data'] = run_data(configs, settings,
                                       report.get('training'), quick, data_root,
@@ -100,7 +129,7 @@ def run_report(quick: bool = False,
                                             log)
     report['checks'] = build_checks(report)
     report['env'] = environment(device)
-    report['env']['threads'] = settings['threads']
+    report['env']['threads'] = ', '.join(map(str, counts))
     report['elapsed_s'] = time.perf_counter() - start
     return report
 

@@ -3,17 +3,24 @@ import os.path as osp
 import tempfile
 from typing import Any, Callable, Dict, Optional
 
-from .. import dataloader_benchmark, inference_benchmark, train_benchmark
+from .. import (backend_benchmark, dataloader_benchmark, inference_benchmark,
+                train_benchmark)
 from ..configs import load_config, train_crop_size
 from ..memory import step_peak_memory
 from ..train_step import TrainStep
 from .hooks import inference_hook_check
-from .ratios import inference_ratios, training_ratios
+from .ratios import deployment_ratios, inference_ratios, training_ratios
+
+#: Roles timed under every backend by :func:`run_deployment`.
+DEPLOYMENT_ROLES = ('model', 'segformer')
 
 
-def run_inference(configs: Dict[str, str], settings: Dict[str, Any],
-                  device: str, threads: Optional[int],
-                  log: Callable[[str], None]) -> Dict[str, Any]:
+def run_inference(configs: Dict[str, str],
+                  settings: Dict[str, Any],
+                  device: str,
+                  threads: Optional[int],
+                  log: Callable[[str], None],
+                  with_hooks: bool = True) -> Dict[str, Any]:
     """The inference section (see :mod:`..report`).
 
     Args:
@@ -23,14 +30,17 @@ def run_inference(configs: Dict[str, str], settings: Dict[str, Any],
         device (str): Device.
         threads (int, optional): ``torch.set_num_threads``.
         log (Callable[[str], None]): Progress messages.
+        with_hooks (bool): Also count the training-only module calls (they
+            do not depend on ``threads``). Defaults to True.
 
     Returns:
-        dict: ``shape``, ``benchmark`` (the benchmark result), ``ratios``
-        and ``hooks`` (:func:`.hooks.inference_hook_check` of the
-        contrastive models).
+        dict: ``shape``, ``threads``, ``benchmark`` (the benchmark result),
+        ``ratios`` and ``hooks`` (:func:`.hooks.inference_hook_check` of
+        the contrastive models; empty without ``with_hooks``).
     """
     shape = tuple(settings['inference_shape'])
-    log(f'[performance] inference at {shape[0]}x{shape[1]}')
+    log(f'[performance] inference at {shape[0]}x{shape[1]}, {threads} '
+        'threads')
     result = inference_benchmark.run_benchmark(
         [configs[r] for r in ('model', 'nocontrast', 'pspnet', 'segformer')],
         shape,
@@ -47,14 +57,74 @@ def run_inference(configs: Dict[str, str], settings: Dict[str, Any],
         config_parts={configs['model']: ('model', 'backbone')})
     section = dict(
         shape=list(shape),
+        threads=threads,
         benchmark=result,
-        ratios=inference_ratios(result, configs))
-    log('[performance] training-only modules at inference (forward hooks)')
-    section['hooks'] = [
-        inference_hook_check(configs[role], tuple(settings['hook_probe']),
-                             device) for role in ('model', 'cac', 'mscs')
-    ]
+        ratios=inference_ratios(result, configs),
+        hooks=[])
+    if with_hooks:
+        log('[performance] training-only modules at inference (forward '
+            'hooks)')
+        section['hooks'] = [
+            inference_hook_check(configs[role], tuple(settings['hook_probe']),
+                                 device) for role in ('model', 'cac', 'mscs')
+        ]
     return section
+
+
+def export_deployment_models(configs: Dict[str, str], settings: Dict[str, Any],
+                             folder: str,
+                             log: Callable[[str], None]) -> Dict[str, str]:
+    """Export the :data:`DEPLOYMENT_ROLES` once for every thread count.
+
+    Returns:
+        dict: Config -> its ONNX file in ``folder``.
+    """
+    shape = tuple(settings['inference_shape'])
+    log(f'[performance] exporting {", ".join(DEPLOYMENT_ROLES)} to ONNX at '
+        f'{shape[0]}x{shape[1]}')
+    return backend_benchmark.export_models(
+        [configs[r] for r in DEPLOYMENT_ROLES], shape, folder)
+
+
+def run_deployment(configs: Dict[str, str], settings: Dict[str, Any],
+                   threads: int, onnx_files: Dict[str, str],
+                   log: Callable[[str], None]) -> Dict[str, Any]:
+    """The deployment section at one thread count (CPU).
+
+    ContraFusionNet and SegFormer (same MiT) under eager PyTorch and under
+    ONNX Runtime, each backend timed in a process of its own
+    (:func:`..backend_benchmark.run_backends`: a live ONNX Runtime thread
+    pool slows eager PyTorch in the same process).
+
+    Args:
+        configs (dict): Role -> config.
+        settings (dict): The report settings (``inference_shape``,
+            ``runs``, ``warmup``).
+        threads (int): Threads of both backends.
+        onnx_files (dict): Config -> its export
+            (:func:`export_deployment_models`).
+        log (Callable[[str], None]): Progress messages.
+
+    Returns:
+        dict: ``shape``, ``threads``, ``benchmark`` (the backend benchmark
+        result) and ``ratios`` (:func:`.ratios.deployment_ratios`).
+    """
+    shape = tuple(settings['inference_shape'])
+    log(f'[performance] eager PyTorch and ONNX Runtime at {shape[0]}x'
+        f'{shape[1]}, {threads} threads, a process each')
+    result = backend_benchmark.run_backends(
+        [configs[r] for r in DEPLOYMENT_ROLES],
+        shape,
+        runs=settings['runs'],
+        warmup=settings['warmup'],
+        threads=threads,
+        onnx_files=onnx_files,
+        log=log)
+    return dict(
+        shape=list(shape),
+        threads=threads,
+        benchmark=result,
+        ratios=deployment_ratios(result, configs))
 
 
 def add_step_memory(step: TrainStep, row: dict) -> None:

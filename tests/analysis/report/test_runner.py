@@ -11,8 +11,9 @@ import os.path as osp
 
 from mmseg_contrafusion.analysis.report import (NOTES_BEGIN, NOTES_END, ROLES,
                                                 SCHEMA, format_summary,
-                                                render_report, run_report,
-                                                write_markdown)
+                                                plot_latency, render_report,
+                                                run_report, write_markdown)
+from mmseg_contrafusion.analysis.report.figure import BARS, latency_bars
 
 
 def _positive(value):
@@ -21,21 +22,24 @@ def _positive(value):
 
 
 def _check_inference(report):
-    # Inference: ratios on both clocks, all positive.
-    ratios = report['inference']['ratios']
+    # Inference: one section per thread count; ratios on three bases, all
+    # positive; the hooks are counted once.
+    assert [s['threads'] for s in report['inference']] == [1, 2]
+    assert report['inference'][1]['hooks'] == []
+    section = report['inference'][0]
+    ratios = section['ratios']
     for key in ('model_over_encoders', 'model_over_pspnet',
                 'model_over_segformer', 'model_over_nocontrast'):
         assert set(ratios[key]) == {'min', 'wall', 'cpu'}, key
         assert all(_positive(v) for v in ratios[key].values()), key
-    parts = {(r['name'], r['part'])
-             for r in report['inference']['benchmark']['results']}
+    parts = {(r['name'], r['part']) for r in section['benchmark']['results']}
     model_stem = osp.splitext(osp.basename(report['configs']['model']))[0]
     assert (model_stem, 'backbone:cnn_backbone') in parts
     # Only ContraFusionNet's encoders are timed alone.
     assert sum(p == 'backbone:backbone' for _, p in parts) == 1
     # No training-only module runs at inference; the hooks do fire in
     # training, and projection heads / CAC / MS-CS heads are among them.
-    hooks = {h['name']: h for h in report['inference']['hooks']}
+    hooks = {h['name']: h for h in section['hooks']}
     assert len(hooks) == 3
     for hook in hooks.values():
         assert hook['inference_total'] == 0
@@ -45,6 +49,22 @@ def _check_inference(report):
     assert 'decode_head.cac_branch' in cac['modules']
     mscs = next(h for n, h in hooks.items() if 'mscs' in n)
     assert 'auxiliary_head' in mscs['modules']
+
+
+def _check_deployment(report):
+    # Deployment: both backends, each in its own process, at every count.
+    assert [s['threads'] for s in report['deployment']] == [1, 2]
+    for section in report['deployment']:
+        rows = section['benchmark']['results']
+        assert {r['backend'] for r in rows} == {'pytorch', 'onnxruntime'}
+        assert {
+            env['threads']
+            for env in section['benchmark']['backend_env'].values()
+        } == {section['threads']}
+        for key in ('onnx_over_eager', 'onnx_over_segformer_eager',
+                    'segformer_onnx_over_eager'):
+            assert set(section['ratios'][key]) == {'min', 'wall', 'cpu'}
+            assert all(_positive(v) for v in section['ratios'][key].values())
 
 
 def _check_training(report):
@@ -68,7 +88,13 @@ def _check_training(report):
 def _check_checks(report):
     # Checks: every target, with a verdict.
     targets = [c['what'] for c in report['checks']]
-    assert len(targets) == 3 + 2 * 6 + 1
+    # Inference 2 per thread count + the hook count, deployment 2 per
+    # thread count, training 6 per shape, data 1.
+    assert len(targets) == 2 * 2 + 1 + 2 * 2 + 2 * 6 + 1
+    assert sum('1 threads' in t for t in targets) == 4
+    mscs_mem = next(c for c in report['checks']
+                    if 'peak memory with MS/CS' in c['what'])
+    assert mscs_mem['target'] == 1.05
     for check in report['checks']:
         assert check['value'] is not None
         if check['target'] is None:  # measured, no target (MS/CS time)
@@ -104,7 +130,7 @@ def test_quick_report(synthetic_cityscapes, tmp_path):
         quick=True,
         runs=1,
         warmup=0,
-        threads=1,
+        threads=[1, 2],
         profile=True,
         data_root=synthetic_cityscapes,
         log=lambda msg: None)
@@ -112,7 +138,12 @@ def test_quick_report(synthetic_cityscapes, tmp_path):
     assert '| Target |' in printed and 'PASS' in printed
     out.write_text(json.dumps(report, indent=2))
     report = json.loads(out.read_text())
-    write_markdown(report, str(md))
+    figure = tmp_path / 'images' / 'latency.png'
+    assert plot_latency(report, str(figure))
+    assert figure.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    bars = dict(latency_bars(report)[2])
+    assert set(bars) == {label for label, _, _ in BARS}
+    write_markdown(report, str(md), str(figure))
     assert report['schema'] == SCHEMA
     for key in ('env', 'settings', 'configs', 'targets', 'inference',
                 'training', 'data', 'profile', 'checks', 'elapsed_s',
@@ -121,6 +152,7 @@ def test_quick_report(synthetic_cityscapes, tmp_path):
     assert report['settings']['quick'] and report['settings']['runs'] == 1
     assert set(report['configs']) == set(ROLES)
     _check_inference(report)
+    _check_deployment(report)
     _check_training(report)
 
     # Data: the loader against the training step of the same run.
@@ -137,15 +169,18 @@ def test_quick_report(synthetic_cityscapes, tmp_path):
     text = md.read_text()
     assert text.startswith('# Performance')
     assert '\nkeep me\n' in text and not text.startswith('old')
-    for heading in ('## Targets', '## Inference, 64x64', '## Training step',
-                    '## Data pipeline', '## Where the time goes',
-                    '## Configs'):
+    assert '![latency per backend and model](images/latency.png)' in text
+    for heading in ('## Targets', '## Inference, 64x64, 1 threads',
+                    '## Inference, 64x64, 2 threads',
+                    '## Eager PyTorch and ONNX Runtime, 64x64, 2 threads',
+                    '## Training step', '## Data pipeline',
+                    '## Where the time goes', '## Configs'):
         assert heading in text
 
     # Rendering the JSON again measures nothing and gives the same text.
     again = tmp_path / 'again.md'
     rendered = render_report(str(out))
-    write_markdown(rendered, str(again))
+    write_markdown(rendered, str(again), str(figure))
     assert rendered['checks'] == report['checks']
     assert again.read_text().split(NOTES_BEGIN)[0] == \
         text.split(NOTES_BEGIN)[0]
