@@ -234,12 +234,73 @@ def _mmengine_writes_in_place() -> bool:
     return 'replace' not in inspect.getsource(LocalBackend.put)
 
 
+def class_weight_with_ignored_pixels() -> None:
+    """Cross-entropy with ``class_weight`` on labels with ignored pixels.
+
+    mmseg 1.2.2's ``cross_entropy`` (``CrossEntropyLoss`` with
+    ``class_weight``, ``reduction='mean'``) computes its average factor as
+    ``class_weight[label]`` summed over *every* pixel, so a label map with
+    ``ignore_index`` (255 on Cityscapes, and the padding value of
+    ``SegDataPreProcessor``) fails with ``IndexError: index 255 is out of
+    bounds`` (mmsegmentation#3412, #3734; unfixed in 1.2.2). Here the factor
+    is computed for the labelled pixels as upstream does (the sum of their
+    class weights) and an ignored pixel adds 1 with ``avg_non_ignore=False``
+    (every pixel counts, as without class weights) and 0 with
+    ``avg_non_ignore=True``. Without ignored pixels the loss is upstream's;
+    with all class weights 1 it is the loss without class weights.
+    """
+    import mmseg.models.losses as losses
+    import mmseg.models.losses.cross_entropy_loss as ce_module
+
+    original = ce_module.cross_entropy
+
+    def cross_entropy(pred,
+                      label,
+                      weight=None,
+                      class_weight=None,
+                      reduction='mean',
+                      avg_factor=None,
+                      ignore_index=-100,
+                      avg_non_ignore=False):
+        if class_weight is not None and avg_factor is None \
+                and reduction == 'mean':
+            ignored = label == ignore_index
+            label_weights = class_weight[label.masked_fill(ignored, 0)]
+            avg_factor = label_weights.masked_fill(
+                ignored, 0. if avg_non_ignore else 1.).sum()
+        return original(pred, label, weight, class_weight, reduction,
+                        avg_factor, ignore_index, avg_non_ignore)
+
+    cross_entropy.__wrapped__ = original
+    ce_module.cross_entropy = cross_entropy
+    losses.cross_entropy = cross_entropy
+
+
+def _class_weight_fails_on_ignored_pixels() -> bool:
+    """Whether mmseg's ``cross_entropy`` with ``class_weight`` raises on a
+    label with ``ignore_index`` (as 1.2.2 does; once fixed, the function
+    the fix wraps)."""
+    from mmseg.models.losses.cross_entropy_loss import cross_entropy
+    cross_entropy = getattr(cross_entropy, '__wrapped__', cross_entropy)
+    try:
+        cross_entropy(
+            torch.zeros(1, 2, 1, 2),
+            torch.tensor([[[0, 255]]]),
+            class_weight=torch.ones(2),
+            ignore_index=255)
+    except IndexError:
+        return True
+    return False
+
+
 # name -> (fix, whether the stack has the bug it fixes)
 FIXES: Dict[str, Tuple[Callable[[], None], Callable[[], bool]]] = {
     'safe_checkpoint_load': (safe_checkpoint_load, _mmengine_loads_unsafely),
     'cpu_distributed':
     (cpu_distributed, lambda: not torch.cuda.is_available()),
     'atomic_local_writes': (atomic_local_writes, _mmengine_writes_in_place),
+    'class_weight_with_ignored_pixels':
+    (class_weight_with_ignored_pixels, _class_weight_fails_on_ignored_pixels),
 }
 
 

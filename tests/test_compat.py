@@ -45,7 +45,10 @@ def test_fixes_apply_where_their_bug_exists():
     import torch
 
     import mmseg_contrafusion.compat as compat
-    expected = {'safe_checkpoint_load', 'atomic_local_writes'}
+    expected = {
+        'safe_checkpoint_load', 'atomic_local_writes',
+        'class_weight_with_ignored_pixels'
+    }
     if not torch.cuda.is_available():
         expected.add('cpu_distributed')
     assert set(compat.apply()) == expected
@@ -239,3 +242,42 @@ def test_resume_falls_back_when_last_checkpoint_pointer_is_empty(tmp_path):
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_4.pth'))
     assert runner_module.find_latest_checkpoint(str(tmp_path)) == str(
         tmp_path / 'iter_4.pth')
+
+
+CLASS_WEIGHTED_CE = '''
+import torch
+import mmseg_contrafusion
+from mmseg.registry import MODELS
+torch.manual_seed(0)
+logits = torch.randn(2, 3, 4, 5)
+label = torch.randint(0, 3, (2, 4, 5))
+label[0, 0] = 255
+weights = [0.5, 1.0, 2.0]
+for avg_non_ignore in (False, True):
+    cfg = dict(type='CrossEntropyLoss', avg_non_ignore=avg_non_ignore)
+    ones = MODELS.build(dict(cfg, class_weight=[1.0] * 3))
+    plain = MODELS.build(cfg)
+    weighted = MODELS.build(dict(cfg, class_weight=weights))
+    # All class weights 1: the loss without class weights.
+    assert torch.allclose(ones(logits, label, ignore_index=255),
+                          plain(logits, label, ignore_index=255))
+    # Weighted mean: sum of w[y] * ce over the labelled pixels divided by
+    # their class weights (+1 per ignored pixel unless avg_non_ignore).
+    ce = torch.nn.functional.cross_entropy(
+        logits, label, reduction='none', ignore_index=255)
+    w = torch.tensor(weights)[label.clamp(max=2)] * (label != 255)
+    factor = w.sum() + (0 if avg_non_ignore else int((label == 255).sum()))
+    assert torch.allclose(
+        weighted(logits, label, ignore_index=255), (w * ce).sum() / factor)
+print('WEIGHTED')
+'''
+
+
+def test_class_weight_with_ignored_pixels():
+    with_fix = run_python(CLASS_WEIGHTED_CE)
+    assert with_fix.returncode == 0, with_fix.stderr[-3000:]
+    assert 'WEIGHTED' in with_fix.stdout
+    without = run_python(
+        CLASS_WEIGHTED_CE, disable='class_weight_with_ignored_pixels')
+    assert without.returncode != 0
+    assert 'IndexError' in without.stderr
