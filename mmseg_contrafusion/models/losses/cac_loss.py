@@ -10,6 +10,10 @@ from ..utils.contrastive_utils import (LABEL_DOWNSAMPLE_MODES, attached_zero,
                                        split_by_image)
 from .contrastive_kernel import contrastive_kernel
 
+#: ``CACLoss(reduction=...)``: over the classes present, over the reference
+#: code's ``max(y) + 1`` class bins, over the anchors.
+REDUCTIONS = ('class_balanced', 'class_bins', 'mean')
+
 
 def cac_pair_weights(probs: Tensor, labels: Tensor) -> Tensor:
     r"""Symmetric, confidence-derived pair weights of CAC.
@@ -54,9 +58,13 @@ class CACLoss(nn.Module):
     Anchors without a positive get no loss.
 
     Reduction (``reduction='class_balanced'``): the mean over the classes
-    present of the per-class mean of :math:`\ell_i`. Unlike the reference
-    code (a scatter-mean over ``max(y) + 1`` bins, where absent classes below
-    the largest label count as zeros) only classes present count.
+    present of the per-class mean of :math:`\ell_i` (anchors with a
+    positive). The reference code instead takes a scatter-mean over
+    ``max(y) + 1`` bins, where absent classes below the largest label count
+    as zeros and anchors without a positive count as 0 in their class:
+    ``reduction='class_bins'`` (:func:`.class_bin_mean`) does that, for
+    parity, at a scale of (classes present) / (largest label + 1) of the
+    present-class mean that changes with the batch.
 
     Batches: with ``cross_image=False`` (default) the samples of each image
     are contrasted with the samples of the same image only and
@@ -92,7 +100,9 @@ class CACLoss(nn.Module):
         temperature (float): :math:`\tau`. Defaults to 0.1.
         base_temperature (float): :math:`\tau_b`; the loss is scaled by
             :math:`\tau / \tau_b`. Defaults to 0.07.
-        reduction (str): ``'class_balanced'`` or ``'mean'`` (over anchors).
+        reduction (str): ``'class_balanced'`` (over the classes present),
+            ``'class_bins'`` (over ``max(y) + 1`` class bins, the reference
+            code's) or ``'mean'`` (over the anchors with a positive).
             Defaults to ``'class_balanced'``.
         detach_pair_weights (bool): Detach :math:`q`. Defaults to True.
         cross_image (bool): Contrast the samples of different images of the
@@ -123,9 +133,9 @@ class CACLoss(nn.Module):
                  ignore_index: int = 255,
                  loss_name: str = 'loss_cac') -> None:
         super().__init__()
-        if reduction not in ('class_balanced', 'mean'):
-            raise ValueError("reduction must be 'class_balanced' or 'mean', "
-                             f'got {reduction!r}')
+        if reduction not in REDUCTIONS:
+            raise ValueError(f'reduction must be one of {REDUCTIONS}, got '
+                             f'{reduction!r}')
         if label_downsample not in LABEL_DOWNSAMPLE_MODES:
             raise ValueError('label_downsample must be one of '
                              f'{LABEL_DOWNSAMPLE_MODES}, got '

@@ -31,7 +31,7 @@ from torch import Tensor
 from ..utils.contrastive_utils import attached_zero
 
 _DENOMINATORS = ('supcon', 'per_positive')
-_REDUCTIONS = ('mean', 'class_balanced', 'none')
+_REDUCTIONS = ('mean', 'class_balanced', 'class_bins', 'none')
 
 
 def class_balanced_mean(values: Tensor,
@@ -62,6 +62,33 @@ def class_balanced_mean(values: Tensor,
     counts = values.new_zeros(len(classes)).index_add(0, inverse,
                                                       torch.ones_like(values))
     return (sums / counts).mean()
+
+
+def class_bin_mean(values: Tensor, labels: Tensor) -> Tensor:
+    """Mean over ``max(labels) + 1`` class bins of the per-class mean.
+
+    The class-balanced mean of the CAC reference code (a scatter-mean of
+    the per-sample values by label, then the mean of that vector): bin *c*
+    holds the mean of the values of the samples labelled *c*, and a class
+    without samples below the largest label is a bin of 0 that still
+    counts. So the result is :func:`class_balanced_mean` times
+    (classes present) / (largest label + 1), a factor that changes with the
+    labels of the batch. For parity with the reference only.
+
+    Args:
+        values (Tensor): Per-sample values, shape (N,).
+        labels (Tensor): Class of each sample, shape (N,), long, >= 0.
+
+    Returns:
+        Tensor: A scalar; zero, still attached to the graph, when N = 0.
+    """
+    if labels.numel() == 0:
+        return attached_zero(values)
+    num_bins = int(labels.max()) + 1
+    sums = values.new_zeros(num_bins).index_add(0, labels, values)
+    counts = values.new_zeros(num_bins).index_add(0, labels,
+                                                  torch.ones_like(values))
+    return (sums / counts.clamp(min=1)).mean()
 
 
 def contrastive_kernel(anchors: Tensor,
@@ -129,11 +156,15 @@ def contrastive_kernel(anchors: Tensor,
         denominator (str): ``'supcon'`` or ``'per_positive'``. Defaults to
             ``'supcon'``.
         anchor_labels (Tensor, optional): Class of each anchor, shape (N,).
-            Required for ``reduction='class_balanced'``. Defaults to None.
+            Required for ``reduction='class_balanced'`` and
+            ``'class_bins'``. Defaults to None.
         reduction (str): ``'mean'`` over the anchors that have a positive,
             ``'class_balanced'`` (mean over the classes present of the
-            per-class mean), or ``'none'`` (per-anchor losses, shape (N,),
-            zero where an anchor has no positive). Defaults to ``'mean'``.
+            per-class mean), ``'class_bins'`` (:func:`class_bin_mean` of all
+            anchors, an anchor without a positive counting 0: the CAC
+            reference code's reduction), or ``'none'`` (per-anchor losses,
+            shape (N,), zero where an anchor has no positive). Defaults to
+            ``'mean'``.
         normalize (bool): L2-normalise ``anchors`` and ``contrast`` first.
             Defaults to False.
         eps (float): Floor of the weighted denominator sums, so zero weights
@@ -158,8 +189,9 @@ def contrastive_kernel(anchors: Tensor,
     if reduction not in _REDUCTIONS:
         raise ValueError(f'reduction must be one of {_REDUCTIONS}, '
                          f'got {reduction!r}')
-    if reduction == 'class_balanced' and anchor_labels is None:
-        raise ValueError("reduction='class_balanced' needs anchor_labels")
+    if reduction in ('class_balanced', 'class_bins') \
+            and anchor_labels is None:
+        raise ValueError(f'reduction={reduction!r} needs anchor_labels')
     if exclude_self is None:
         exclude_self = contrast is None
     options = dict(
@@ -239,4 +271,6 @@ def _kernel(anchors: Tensor, contrast: Optional[Tensor], pos_mask: Tensor,
             return attached_zero(logits)
         if reduction == 'mean':
             return per_anchor[has_pos].mean()
+        if reduction == 'class_bins':
+            return class_bin_mean(per_anchor, anchor_labels.long())
         return class_balanced_mean(per_anchor, anchor_labels, has_pos)

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from mmseg_contrafusion.models.losses import (class_balanced_mean,
+                                              class_bin_mean,
                                               contrastive_kernel)
 
 
@@ -154,6 +155,42 @@ def test_class_balanced_mean_ignores_absent_classes():
     valid = torch.tensor([True, True, False, True])
     assert class_balanced_mean(values, labels, valid).item() == \
         pytest.approx(4.5)
+
+
+def test_class_bin_mean_counts_absent_classes_below_the_largest():
+    values = torch.tensor([1., 3., 10., 7.])
+    labels = torch.tensor([0, 0, 5, 9])
+    # 10 bins (0..9): 2, 10 and 7 in bins 0, 5 and 9, zeros elsewhere.
+    assert class_bin_mean(values, labels).item() == pytest.approx(19 / 10)
+    empty = torch.zeros(0, requires_grad=True)
+    out = class_bin_mean(empty, torch.zeros(0, dtype=torch.long))
+    assert out.item() == 0 and out.requires_grad
+
+
+def test_class_bins_reduction_keeps_anchors_without_positive():
+    """'class_bins': an anchor without a positive is a 0 in its class's
+    bin, and classes absent below the largest label are bins of 0."""
+    z = unit(5, 4, 11)
+    labels = torch.tensor([0, 0, 3, 3, 3])
+    labels_lone = torch.tensor([0, 0, 3, 3, 2])  # anchor 4 has no positive
+    for y in (labels, labels_lone):
+        pos = y[:, None] == y[None, :]
+        per_anchor = contrastive_kernel(
+            z, None, pos, temperature=0.2, reduction='none')
+        bins = contrastive_kernel(
+            z,
+            None,
+            pos,
+            temperature=0.2,
+            anchor_labels=y,
+            reduction='class_bins')
+        means = [
+            per_anchor[y == c].mean().item() if bool((y == c).any()) else 0.
+            for c in range(int(y.max()) + 1)
+        ]
+        assert bins.item() == pytest.approx(sum(means) / len(means), rel=1e-6)
+    with pytest.raises(ValueError, match='anchor_labels'):
+        contrastive_kernel(z, None, pos, reduction='class_bins')
 
 
 def test_no_positive_gives_attached_zero():
