@@ -10,11 +10,12 @@ sets of the class's pixels, ranked by the segmentation head's confidence:
   of *c*: correct, but least confident.
 
 Both are "marginal" pixels near the decision boundary, rather than the
-hardest ones. The budget here is **per image** (the reference code splits
-1024 anchors over all the images of a GPU), so the anchors of an image do not
-depend on which other images share its process.
+hardest ones. The budget is **per image** by default, so the anchors of an
+image do not depend on which other images share its process;
+``budget_mode='per_batch'`` splits one budget over all the images of a call,
+as the reference code does with 1024 anchors per GPU.
 """
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -24,6 +25,16 @@ from .base_position_sampler import (BasePositionSampler, SampledPositions,
                                     labelled_positions, take_lowest_per_group)
 
 _ORDERS = ('marginal', 'random')
+#: ``ConfidenceAwarePositionSampler(budget_mode=...)``.
+BUDGET_MODES = ('per_image', 'per_batch')
+
+
+class _Groups(NamedTuple):
+    """The (image, class) groups of one image: its candidate pixels."""
+    positions: Tensor  # (P,) flat positions of the pixels of the groups
+    classes: Tensor  # (P,) their labels
+    group: Tensor  # (P,) their group, 0..num_groups-1 (increasing class)
+    num_groups: int
 
 
 def hard_easy_quotas(num_hard: int, num_easy: int,
@@ -59,7 +70,12 @@ class ConfidenceAwarePositionSampler(BasePositionSampler):
        than** ``threshold`` pixels; :math:`T_b` is their number;
     2. every group gets
        :math:`n_b = \min(\lfloor \text{max\_samples\_per\_image} / T_b
-       \rfloor, \text{per\_class\_cap})` anchors;
+       \rfloor, \text{per\_class\_cap})` anchors
+       (``budget_mode='per_image'``), or every group of every image gets
+       :math:`n = \min(\lfloor \text{max\_samples\_per\_batch} / T
+       \rfloor, \text{per\_class\_cap})` with :math:`T = \sum_b T_b`
+       the groups of all images of the call (``budget_mode='per_batch'``,
+       the reference code's rule for the images of one GPU);
     3. a group's pixels are split into hard ones :math:`H = \{y = c,
        \hat y \neq c\}` and easy ones :math:`E = \{y = c, \hat y = c\}`
        with :math:`\hat y = \arg\max` of the logits, and
@@ -70,18 +86,22 @@ class ConfidenceAwarePositionSampler(BasePositionSampler):
        position ``y * W + x``); with ``order='random'`` they are drawn
        uniformly.
 
-    Differences from the reference code, on purpose: the budget is per image
-    (there :math:`n = \min(\lfloor 1024 / T \rfloor, 100)` with *T* the
-    groups of all images on a GPU, 2 images in every released config, so
-    ``max_samples_per_image=512`` is the equivalent), which makes the anchors
-    of an image independent of how a batch is split across processes.
+    The default budget is per image, which makes the anchors of an image
+    independent of how a batch is split across processes. The reference
+    code's :math:`n = \min(\lfloor 1024 / T \rfloor, 100)` over the *T*
+    groups of all images on a GPU (2 images in every released config) is
+    ``budget_mode='per_batch', max_samples_per_batch=1024,
+    per_class_cap=100``: there the anchors of an image depend on the other
+    images of its process, so the sampling changes with the GPU count.
 
     Sampling runs without gradient; with ``order='marginal'`` it is
     deterministic.
 
     Args:
-        max_samples_per_image (int): Anchor budget of an image. Defaults to
-            512 (the reference's 1024 per GPU over its 2 images).
+        max_samples_per_image (int): Anchor budget of an image with
+            ``budget_mode='per_image'`` (unused with ``'per_batch'``).
+            Defaults to 512 (the reference's 1024 per GPU over its 2
+            images).
         threshold (int): A class is sampled from an image only when it has
             more than this many pixels there. Defaults to 100.
         per_class_cap (int, optional): Most anchors per (image, class) group.
@@ -90,6 +110,14 @@ class ConfidenceAwarePositionSampler(BasePositionSampler):
             ``'marginal'``.
         ignore_index (int, optional): Label never sampled (negative labels
             never are either). Defaults to 255.
+        budget_mode (str): ``'per_image'`` (each image has
+            ``max_samples_per_image`` anchors to split over its groups) or
+            ``'per_batch'`` (one budget of ``max_samples_per_batch`` anchors
+            for all groups of all images of a call, the reference code's).
+            Defaults to ``'per_image'``.
+        max_samples_per_batch (int): Anchor budget of a call with
+            ``budget_mode='per_batch'`` (unused with ``'per_image'``).
+            Defaults to 1024 (the reference's, per GPU).
     """
 
     def __init__(self,
@@ -97,12 +125,20 @@ class ConfidenceAwarePositionSampler(BasePositionSampler):
                  threshold: int = 100,
                  per_class_cap: Optional[int] = None,
                  order: str = 'marginal',
-                 ignore_index: Optional[int] = 255) -> None:
+                 ignore_index: Optional[int] = 255,
+                 budget_mode: str = 'per_image',
+                 max_samples_per_batch: int = 1024) -> None:
         super().__init__(max_samples_per_image, ignore_index)
         if threshold < 0:
             raise ValueError(f'threshold must be >= 0, got {threshold}')
         if order not in _ORDERS:
             raise ValueError(f'order must be one of {_ORDERS}, got {order!r}')
+        if budget_mode not in BUDGET_MODES:
+            raise ValueError(f'budget_mode must be one of {BUDGET_MODES}, '
+                             f'got {budget_mode!r}')
+        if max_samples_per_batch < 1:
+            raise ValueError('max_samples_per_batch must be positive, got '
+                             f'{max_samples_per_batch}')
         per_class_cap = threshold if per_class_cap is None else per_class_cap
         if per_class_cap < 1:
             raise ValueError('per_class_cap must be positive, got '
@@ -110,32 +146,43 @@ class ConfidenceAwarePositionSampler(BasePositionSampler):
         self.threshold = threshold
         self.per_class_cap = per_class_cap
         self.order = order
+        self.budget_mode = budget_mode
+        self.max_samples_per_batch = max_samples_per_batch
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(max_samples_per_image='
-                f'{self.max_samples_per_image}, threshold={self.threshold}, '
-                f'per_class_cap={self.per_class_cap}, order={self.order!r}, '
-                f'ignore_index={self.ignore_index})')
+        budget = (f'max_samples_per_image={self.max_samples_per_image}'
+                  if self.budget_mode == 'per_image' else
+                  f'max_samples_per_batch={self.max_samples_per_batch}')
+        return (f'{self.__class__.__name__}(budget_mode='
+                f'{self.budget_mode!r}, {budget}, threshold='
+                f'{self.threshold}, per_class_cap={self.per_class_cap}, '
+                f'order={self.order!r}, ignore_index={self.ignore_index})')
 
     def num_views(self, num_groups: int) -> int:
-        """Anchors per group of an image with ``num_groups`` groups."""
-        if num_groups == 0:
-            return 0
-        return min(self.max_samples_per_image // num_groups,
-                   self.per_class_cap)
-
-    def _sample_image(self, labels: Tensor, probs: Tensor,
-                      generator: Optional[torch.Generator]) -> Tensor:
-        """Flat indices sampled from one image.
+        """Anchors per group when the budget is split over ``num_groups``.
 
         Args:
-            labels (Tensor): Labels, shape (H*W,), long.
-            probs (Tensor): Class probabilities, shape (K, H*W).
-            generator (torch.Generator, optional): For ``order='random'``.
+            num_groups (int): :math:`T_b`, the groups of an image
+                (``'per_image'``), or :math:`T`, those of all images of the
+                call (``'per_batch'``).
+
+        Returns:
+            int: ``min(budget // num_groups, per_class_cap)``, 0 without
+            groups.
+        """
+        if num_groups == 0:
+            return 0
+        budget = self.max_samples_per_image \
+            if self.budget_mode == 'per_image' else self.max_samples_per_batch
+        return min(budget // num_groups, self.per_class_cap)
+
+    def _groups(self, labels: Tensor) -> _Groups:
+        """The pixels of the classes with more than ``threshold`` pixels.
+
+        Args:
+            labels (Tensor): Labels of one image, shape (H*W,), long.
         """
         positions = labelled_positions(labels, self.ignore_index)
-        if positions.numel() == 0:
-            return positions
         classes = labels[positions]
         _, inverse, counts = torch.unique(
             classes, return_inverse=True, return_counts=True)
@@ -143,12 +190,23 @@ class ConfidenceAwarePositionSampler(BasePositionSampler):
         positions, classes, inverse = (positions[in_group], classes[in_group],
                                        inverse[in_group])
         if positions.numel() == 0:
-            return positions
+            return _Groups(positions, classes, inverse, 0)
         # Renumber the groups 0..T-1.
         _, group = torch.unique(inverse, return_inverse=True)
-        num_groups = int(group.max()) + 1
-        n = self.num_views(num_groups)
-        if n == 0:
+        return _Groups(positions, classes, group, int(group.max()) + 1)
+
+    def _sample_image(self, groups: _Groups, n: int, probs: Tensor,
+                      generator: Optional[torch.Generator]) -> Tensor:
+        """Flat indices sampled from one image.
+
+        Args:
+            groups (_Groups): The image's groups (:meth:`_groups`).
+            n (int): Anchors wanted per group.
+            probs (Tensor): Class probabilities, shape (K, H*W).
+            generator (torch.Generator, optional): For ``order='random'``.
+        """
+        positions, classes, group, num_groups = groups
+        if num_groups == 0 or n == 0:
             return positions[:0]
 
         pixel_probs = probs[:, positions]  # (K, P)
@@ -190,11 +248,11 @@ class ConfidenceAwarePositionSampler(BasePositionSampler):
 
         Returns:
             SampledPositions: At most ``max_samples_per_image`` samples per
-            image,
-            image by image, within an image group by group (classes in
-            increasing order), hard before easy, each set in order of
-            preference. Empty tensors when no class of any image has more
-            than ``threshold`` pixels.
+            image (``'per_image'``) or ``max_samples_per_batch`` in all
+            (``'per_batch'``), image by image, within an image group by
+            group (classes in increasing order), hard before easy, each set
+            in order of preference. Empty tensors when no class of any image
+            has more than ``threshold`` pixels.
         """
         if seg_label.dim() == 4 and seg_label.shape[1] == 1:
             seg_label = seg_label.squeeze(1)
@@ -211,6 +269,12 @@ class ConfidenceAwarePositionSampler(BasePositionSampler):
                              f'{tuple(seg_label.shape)}')
         flat_labels = seg_label.flatten(1).long()
         probs = seg_logits.detach().float().flatten(2).softmax(dim=1)
+        groups = [self._groups(labels) for labels in flat_labels]
+        if self.budget_mode == 'per_batch':
+            views = [self.num_views(sum(g.num_groups
+                                        for g in groups))] * len(groups)
+        else:
+            views = [self.num_views(g.num_groups) for g in groups]
         return self.collect(
-            flat_labels,
-            lambda b: self._sample_image(flat_labels[b], probs[b], generator))
+            flat_labels, lambda b: self._sample_image(groups[b], views[b],
+                                                      probs[b], generator))

@@ -110,6 +110,47 @@ def test_budget_is_per_image():
     assert int((both.batch_inds == 0).sum()) == 8
 
 
+def test_per_batch_budget_is_shared_by_all_groups_of_the_call():
+    """budget_mode='per_batch' (the reference code): n = min(N // T, cap)
+    with T the groups of all images; the picks within a group follow the
+    same ranking."""
+    logits0, labels0 = image()
+    pixels1 = list(PIXELS[:13])
+    pixels1 += [(2, [0.1, 0.1, 0.8])] * 3
+    logits1, labels1 = image(pixels1)
+    logits = torch.cat([logits0, logits1])
+    labels = torch.cat([labels0, labels1])
+    # threshold 2: 2 groups in image 0, 3 in image 1 -> T = 5, and
+    # n = min(16 // 5, 4) = 3 for every group of both images.
+    sampler = build(
+        threshold=2,
+        per_class_cap=4,
+        budget_mode='per_batch',
+        max_samples_per_batch=16)
+    both = sampler.sample(logits, labels)
+    counts = {}
+    for b, c in zip(both.batch_inds.tolist(), both.labels.tolist()):
+        counts[(b, c)] = counts.get((b, c), 0) + 1
+    assert counts == {(0, 0): 3, (0, 1): 3, (1, 0): 3, (1, 1): 3, (1, 2): 3}
+    # Class 0 of image 0: 1 hard (highest p0: 4) + 2 easy (lowest: 1, 2).
+    keep = both.batch_inds == 0
+    assert both.flat_inds[keep].tolist()[:3] == [4, 1, 2]
+    # The same budget over image 0 alone: T = 2, min(16 // 2, 4) = 4.
+    alone = sampler.sample(logits0, labels0)
+    assert alone.flat_inds.tolist() == EXPECTED
+    # max_samples_per_image plays no part in 'per_batch'.
+    other = build(
+        threshold=2,
+        per_class_cap=4,
+        budget_mode='per_batch',
+        max_samples_per_batch=16,
+        max_samples_per_image=1)
+    assert other.sample(logits, labels).flat_inds.tolist() == \
+        both.flat_inds.tolist()
+    with pytest.raises(ValueError, match='budget_mode'):
+        build(budget_mode='per_gpu')
+
+
 def test_random_order_respects_the_sets():
     logits, labels = image()
     sampler = build(
