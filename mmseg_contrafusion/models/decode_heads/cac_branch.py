@@ -1,6 +1,7 @@
 """The training-only branch of CAC that a decode head attaches."""
 from typing import Dict, Optional
 
+import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule, Sequential
@@ -8,6 +9,7 @@ from torch import Tensor
 
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS, TASK_UTILS
+from mmseg.structures.sampler import BasePixelSampler
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
 from ..utils.contrastive_utils import label_batch
 from ..utils.projection_head import ProjectionHead
@@ -50,11 +52,12 @@ class CACBranch(BaseModule):
     at every step (also with a loss weight of 0 and on an all-ignore batch),
     so DDP needs no ``find_unused_parameters``.
 
-    Differences from the reference code: the projection head is the
-    package's :class:`ProjectionHead`; the reference's second layer is a
-    residual 1x1 conv, ``z = h + Conv(h)``, which is the same set of affine
-    maps of ``h`` as a plain 1x1 conv ``Conv(h)``. The weight-branch loss does
-    not reuse the head's pixel sampler (OHEM) weights.
+    Differences from the reference code by default, each an option: the
+    reference's projection head has a residual second layer,
+    ``z = h + Conv(h)`` (``proj_residual=True``; the same set of affine maps
+    of ``h`` as a plain 1x1 conv ``Conv(h)``), and its weight-branch loss
+    reuses the per-pixel weights of the head's pixel sampler, OHEM in every
+    released config (``share_pixel_sampler=True``).
 
     Args:
         in_channels (int): Channels of the features ``x``.
@@ -67,6 +70,15 @@ class CACBranch(BaseModule):
         weight_num_convs (int): ConvModules of the weight branch before its
             classifier. Defaults to 1.
         weight_kernel_size (int): Their kernel size. Defaults to 1.
+        proj_residual (bool): Residual second layer of the projection head
+            (:class:`ProjectionHead` ``residual``, the reference's); needs
+            ``proj_channels == embed_dim``. Defaults to False.
+        share_pixel_sampler (bool): Weight the weight branch's per-pixel
+            loss with the weights of the head's pixel sampler (e.g. mmseg's
+            ``OHEMPixelSampler``), computed, as the head's own loss does,
+            from the segmentation logits resized to the labels (the
+            reference code). The head passes its sampler to :meth:`loss`;
+            a head without one gives no weights. Defaults to False.
         sampler (dict): Config of the anchor sampler. Defaults to
             ``dict(type='ConfidenceAwarePositionSampler')``.
         loss_cac (dict): Config of the contrastive loss. Defaults to
@@ -98,6 +110,8 @@ class CACBranch(BaseModule):
         weight_channels: Optional[int] = None,
         weight_num_convs: int = 1,
         weight_kernel_size: int = 1,
+        proj_residual: bool = False,
+        share_pixel_sampler: bool = False,
         sampler: ConfigType = dict(type='ConfidenceAwarePositionSampler'),
         loss_cac: ConfigType = dict(type='CACLoss'),
         weight_branch_loss: ConfigType = _WEIGHT_BRANCH_LOSS,
@@ -120,13 +134,15 @@ class CACBranch(BaseModule):
         self.num_classes = num_classes
         self.ignore_index = ignore_index
         self.align_corners = align_corners
+        self.share_pixel_sampler = share_pixel_sampler
         self.proj = ProjectionHead(
             in_channels,
             embed_dim=embed_dim,
             hidden_channels=proj_channels or embed_dim,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
-            act_cfg=act_cfg)
+            act_cfg=act_cfg,
+            residual=proj_residual)
         weight_channels = weight_channels or in_channels
         convs = []
         for i in range(weight_num_convs):
@@ -156,7 +172,8 @@ class CACBranch(BaseModule):
                                  f'to be optimised, got {loss.loss_name!r}')
 
     def extra_repr(self) -> str:
-        return f'sampler={self.sampler}'
+        return (f'sampler={self.sampler}, '
+                f'share_pixel_sampler={self.share_pixel_sampler}')
 
     def weight_logits(self, x: Tensor) -> Tensor:
         """Weight-branch logits on the detached features.
@@ -204,8 +221,39 @@ class CACBranch(BaseModule):
             batch_inds=samples.batch_inds,
             num_images=embeds.shape[0])
 
-    def loss(self, x: Tensor, seg_logits: Tensor,
-             seg_label: Tensor) -> Dict[str, Tensor]:
+    def pixel_weights(self, pixel_sampler: Optional[BasePixelSampler],
+                      seg_logits: Tensor,
+                      seg_label: Tensor) -> Optional[Tensor]:
+        """Per-pixel weights of the weight branch's loss.
+
+        Args:
+            pixel_sampler (BasePixelSampler, optional): The head's sampler.
+            seg_logits (Tensor): Segmentation logits, shape (B, K, h', w').
+            seg_label (Tensor): Labels, shape (B, 1, H, W).
+
+        Returns:
+            Tensor or None: ``pixel_sampler``'s weights of shape (B, H, W)
+            on the logits resized (bilinear) to (H, W), as
+            ``BaseDecodeHead.loss_by_feat`` computes them for the head's
+            loss; None unless ``share_pixel_sampler`` and a sampler.
+        """
+        if not self.share_pixel_sampler or pixel_sampler is None:
+            return None
+        with torch.no_grad():
+            logits = resize(
+                seg_logits.detach(),
+                size=seg_label.shape[2:],
+                mode='bilinear',
+                align_corners=self.align_corners)
+            return pixel_sampler.sample(logits, seg_label)
+
+    def loss(
+            self,
+            x: Tensor,
+            seg_logits: Tensor,
+            seg_label: Tensor,
+            pixel_sampler: Optional[BasePixelSampler] = None
+    ) -> Dict[str, Tensor]:
         """Both losses of the branch.
 
         Args:
@@ -214,6 +262,9 @@ class CACBranch(BaseModule):
             seg_logits (Tensor): The head's segmentation logits, shape
                 (B, num_classes, h', w').
             seg_label (Tensor): Labels, shape (B, 1, H, W).
+            pixel_sampler (BasePixelSampler, optional): The head's pixel
+                sampler (``head.sampler``), used with
+                ``share_pixel_sampler``. Defaults to None.
 
         Returns:
             dict[str, Tensor]: ``{loss_cac.loss_name: ...,
@@ -239,6 +290,8 @@ class CACBranch(BaseModule):
             self.weight_branch_loss(
                 weight_seg,
                 seg_label.squeeze(1),
+                weight=self.pixel_weights(pixel_sampler, seg_logits,
+                                          seg_label),
                 ignore_index=self.ignore_index)
         }
 

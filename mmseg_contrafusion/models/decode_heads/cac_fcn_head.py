@@ -68,6 +68,9 @@ class CACFCNHead(FCNHead):
         seg_logits = self.cls_seg(self._features_from(x))
         losses = self.loss_by_feat(seg_logits, batch_data_samples)
         losses.update(
-            self.cac_branch.loss(x, seg_logits,
-                                 self._stack_batch_gt(batch_data_samples)))
+            self.cac_branch.loss(
+                x,
+                seg_logits,
+                self._stack_batch_gt(batch_data_samples),
+                pixel_sampler=self.sampler))
         return losses

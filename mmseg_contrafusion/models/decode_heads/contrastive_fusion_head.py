@@ -273,5 +273,8 @@ class ContrastiveFusionHead(TwoStreamDecodeHead):
         seg_label = self._stack_batch_gt(batch_data_samples)
         losses.update(self.contrast_loss(feats, seg_label))
         if self.with_cac:
-            losses.update(self.cac_branch.loss(stacked, seg_logits, seg_label))
+            losses.update(
+                self.cac_branch.loss(
+                    stacked, seg_logits, seg_label,
+                    pixel_sampler=self.sampler))
         return losses

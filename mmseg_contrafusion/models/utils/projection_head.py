@@ -37,6 +37,12 @@ class ProjectionHead(BaseModule):
             ``dict(type='ReLU')``.
         normalize (bool): L2-normalise the output over channels. Defaults to
             True.
+        residual (bool): Add the hidden features to the output layer's,
+            ``z = h + Conv1x1(h)`` (the CAC reference code's projection
+            head), instead of ``z = Conv1x1(h)``. Both give the same set of
+            maps; they differ at initialisation and under weight decay (the
+            residual form decays towards ``z = h``). Needs
+            ``hidden_channels == embed_dim``. Defaults to False.
         with_cp (bool): In training, keep no activation of the head for the
             backward pass and compute them again there (gradient
             checkpointing): less peak memory for a second forward of the
@@ -54,10 +60,15 @@ class ProjectionHead(BaseModule):
                  norm_cfg: OptConfigType = dict(type='BN'),
                  act_cfg: ConfigType = dict(type='ReLU'),
                  normalize: bool = True,
+                 residual: bool = False,
                  with_cp: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         hidden_channels = hidden_channels or in_channels
+        if residual and hidden_channels != embed_dim:
+            raise ValueError('residual needs hidden_channels == embed_dim, '
+                             f'got {hidden_channels} and {embed_dim}')
+        self.residual = residual
         self.in_channels = in_channels
         self.embed_dim = embed_dim
         self.normalize = normalize
@@ -91,7 +102,8 @@ class ProjectionHead(BaseModule):
         return self._embed(x)
 
     def _embed(self, x: Tensor) -> Tensor:
-        x = self.out(self.hidden(x))
+        h = self.hidden(x)
+        x = h + self.out(h) if self.residual else self.out(h)
         if self.normalize:
             x = F.normalize(x, p=2, dim=1)
         return x

@@ -22,6 +22,26 @@ def test_projection_head_unit_norm():
     assert raw.hidden.conv.out_channels == 3
 
 
+def test_projection_head_residual_output():
+    """residual=True: z = normalize(h + out(h)) (the CAC reference's)."""
+    torch.manual_seed(0)
+    cfg = dict(
+        type='ProjectionHead',
+        in_channels=6,
+        embed_dim=4,
+        hidden_channels=4,
+        normalize=False)
+    plain = MODELS.build(cfg).eval()
+    residual = MODELS.build(dict(cfg, residual=True)).eval()
+    residual.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 6, 5, 7)
+    h = plain.hidden(x)
+    assert torch.allclose(residual(x), h + plain(x), atol=1e-6)
+    assert not torch.allclose(residual(x), plain(x), atol=1e-3)
+    with pytest.raises(ValueError, match='hidden_channels == embed_dim'):
+        MODELS.build(dict(cfg, hidden_channels=3, residual=True))
+
+
 @pytest.mark.parametrize('fusion', ['gated', 'sum', 'concat'])
 def test_fusion_block_shapes(fusion):
     block = MODELS.build(
