@@ -32,7 +32,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV" || die "could not create $VENV with $PYTHON (is python3-venv installed?)"
 fi
 PY="$VENV/bin/python"
-# Every pip call honours constraints.txt (setuptools<82), even when a
+# Every pip call honours constraints.txt (setuptools<80, pip<25), even when a
 # dependency such as torch asks for a newer setuptools.
 export PIP_CONSTRAINT="$PWD/constraints.txt"
 PIP=("$PY" -m pip install --disable-pip-version-check -q)

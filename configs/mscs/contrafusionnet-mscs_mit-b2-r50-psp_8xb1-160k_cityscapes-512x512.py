@@ -4,6 +4,10 @@
 # auxiliary_stream). Logged as aux_0.loss_ms / aux_0.loss_cs (transformer)
 # and aux_1.loss_ms / aux_1.loss_cs (CNN), next to decode.loss_ce,
 # decode.loss_dice and decode.loss_contrast.
+# proj_channels=256: the released MS/CS projection head's hidden width is
+# its input's (up to 2048 on ResNet's last stage); 256 keeps peak training
+# memory within 1.05x of CE + Dice (docs/performance.md).
+# fcn-mscs_hr48 keeps the released widths.
 _base_ = ('../contrafusionnet/'
           'contrafusionnet_mit-b2-r50-psp_8xb1-160k_cityscapes-512x512.py')
 norm_cfg = dict(type='SyncBN', requires_grad=True)
@@ -25,6 +29,7 @@ model = dict(
             in_channels=[64, 128, 256, 512],
             in_index=[0, 1, 2, 3],
             embed_dim=256,
+            proj_channels=256,
             num_classes=19,
             norm_cfg=norm_cfg,
             loss_contrast=mscs_loss),
@@ -33,6 +38,7 @@ model = dict(
             in_channels=[256, 512, 1024, 2048],
             in_index=[0, 1, 2, 3],
             embed_dim=256,
+            proj_channels=256,
             num_classes=19,
             norm_cfg=norm_cfg,
             loss_contrast=mscs_loss),

@@ -23,16 +23,26 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 WORKER_MODULE = 'mmseg_contrafusion.deployment.export_check'
+#: The exported module is ``LogitsAtInputSize(model)``: its initializers are
+#: named ``segmentor.<the model's parameter path>``.
+WRAPPER_PREFIX = 'segmentor.'
 
 
 def graph_initializers(onnx_file: str) -> Dict[str, int]:
-    """Name -> element count of every initializer of an ONNX model."""
+    """Model path -> element count of every initializer of an ONNX model.
+
+    Names are given as the segmentor's own parameter paths
+    (:data:`WRAPPER_PREFIX` removed), so that they compare with
+    ``model.named_parameters()``.
+    """
     import numpy as np
     import onnx
 
     model = onnx.load(onnx_file, load_external_data=False)
     return {
-        init.name: int(np.prod(init.dims, dtype=np.int64))
+        init.name[len(WRAPPER_PREFIX):]
+        if init.name.startswith(WRAPPER_PREFIX) else init.name:
+        int(np.prod(init.dims, dtype=np.int64))
         for init in model.graph.initializer
     }
 
