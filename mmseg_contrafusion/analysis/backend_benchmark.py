@@ -19,11 +19,11 @@ exported graph is ``encode_decode``: logits at input size).
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import tempfile
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from ..utils.json_worker import run_json_worker
 from .configs import config_stem, expand_configs
 from .inference_benchmark import SCHEMA, find_row
 from .timing import environment
@@ -111,22 +111,9 @@ def time_backend(spec: Dict[str, Any], folder: str) -> Dict[str, Any]:
     """Run one backend's worker process and read its rows.
 
     Raises:
-        RuntimeError: With the worker's last output lines, if it failed.
+        WorkerError: With the worker's last output lines, if it failed.
     """
-    spec_file = osp.join(folder, f"{spec['backend']}_spec.json")
-    out_file = osp.join(folder, f"{spec['backend']}_rows.json")
-    with open(spec_file, 'w') as f:
-        json.dump(spec, f)
-    proc = subprocess.run(
-        [sys.executable, '-m', WORKER_MODULE, spec_file, out_file],
-        capture_output=True,
-        text=True)
-    if proc.returncode != 0 or not osp.isfile(out_file):
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        raise RuntimeError(f"{spec['backend']} worker exited with "
-                           f'{proc.returncode}: ' + ' | '.join(tail))
-    with open(out_file) as f:
-        return json.load(f)
+    return run_json_worker(WORKER_MODULE, spec, folder, spec['backend'])
 
 
 def run_backends(configs: Sequence[str],

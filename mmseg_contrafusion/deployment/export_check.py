@@ -16,11 +16,12 @@ stop the others. The result rows are what :func:`format_table` prints.
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from ..utils.json_worker import WorkerError, run_json_worker
 
 WORKER_MODULE = 'mmseg_contrafusion.deployment.export_check'
 #: The exported module is ``LogitsAtInputSize(model)``: its initializers are
@@ -39,12 +40,25 @@ def graph_initializers(onnx_file: str) -> Dict[str, int]:
     import onnx
 
     model = onnx.load(onnx_file, load_external_data=False)
-    return {
-        init.name[len(WRAPPER_PREFIX):]
-        if init.name.startswith(WRAPPER_PREFIX) else init.name:
-        int(np.prod(init.dims, dtype=np.int64))
-        for init in model.graph.initializer
-    }
+    sizes = {}
+    for init in model.graph.initializer:
+        name = init.name
+        if name.startswith(WRAPPER_PREFIX):
+            name = name[len(WRAPPER_PREFIX):]
+        sizes[name] = int(np.prod(init.dims, dtype=np.int64))
+    return sizes
+
+
+def onnx_size_mb(onnx_file: str) -> float:
+    """Size of an ONNX model with its external weights (``<file>.data``).
+
+    A model over the exporter's size limit keeps its initializers in a file
+    beside the graph; both are what a deployment ships.
+    """
+    size = osp.getsize(onnx_file)
+    if osp.isfile(onnx_file + '.data'):
+        size += osp.getsize(onnx_file + '.data')
+    return size / 2**20
 
 
 def training_only_in_graph(initializers: Sequence[str],
@@ -116,7 +130,7 @@ def check_one(config: str,
         config=config,
         params_m=count_params(model)['inference'] / 1e6,
         export_s=export_s,
-        onnx_mb=osp.getsize(output_file) / 2**20,
+        onnx_mb=onnx_size_mb(output_file),
         image=image,
         named_initializers=len(parameters.intersection(initializers)),
         training_only_modules=training_only,
@@ -172,26 +186,13 @@ def check_exports(configs: Sequence[str],
                 output_file=osp.join(out_dir, f'{stem}.onnx'),
                 image=image,
                 cfg_options=cfg_options)
-            spec_file = osp.join(tmp, f'{stem}_spec.json')
-            out_file = osp.join(tmp, f'{stem}_row.json')
-            with open(spec_file, 'w') as f:
-                json.dump(spec, f)
-            proc = subprocess.run(
-                [sys.executable, '-m', WORKER_MODULE, spec_file, out_file],
-                capture_output=True,
-                text=True)
-            if proc.returncode != 0 or not osp.isfile(out_file):
-                lines = (proc.stderr or proc.stdout).strip().splitlines()
+            try:
+                row = run_json_worker(WORKER_MODULE, spec, tmp, stem)
+            except WorkerError as error:
                 rows.append(
-                    dict(
-                        config=config,
-                        passed=False,
-                        error=lines[-1]
-                        if lines else f'exit status {proc.returncode}'))
+                    dict(config=config, passed=False, error=error.lines[-1]))
                 log(f'[export] FAILED: {rows[-1]["error"]}')
                 continue
-            with open(out_file) as f:
-                row = json.load(f)
             row['passed'] = (not row['training_only_in_graph']
                              and row['named_initializers'] > 0)
             rows.append(row)

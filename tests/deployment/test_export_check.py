@@ -4,10 +4,10 @@ import json
 import os.path as osp
 
 import pytest
-from tool_loader import load_tool
 
-from mmseg_contrafusion.deployment.export_check import \
-    training_only_in_graph
+from mmseg_contrafusion.deployment.export_check import (onnx_size_mb,
+                                                        training_only_in_graph)
+from tool_loader import load_tool
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY_FUSION = osp.join(
@@ -23,8 +23,8 @@ def test_training_only_in_graph_matches_whole_path_components():
         'decode_head.contrastive.weight', 'backbone.layer1.weight',
         'auxiliary_head.conv_seg.bias'
     ]
-    found = training_only_in_graph(
-        names, ['decode_head.contrast', 'auxiliary_head'])
+    found = training_only_in_graph(names,
+                                   ['decode_head.contrast', 'auxiliary_head'])
     # 'decode_head.contrastive' only shares a prefix of characters.
     assert found == [
         'auxiliary_head.conv_seg.bias', 'decode_head.contrast',
@@ -33,11 +33,20 @@ def test_training_only_in_graph_matches_whole_path_components():
     assert training_only_in_graph(names, []) == []
 
 
+def test_onnx_size_counts_the_external_weights(tmp_path):
+    graph = tmp_path / 'model.onnx'
+    graph.write_bytes(b'g' * 2**20)
+    assert onnx_size_mb(str(graph)) == 1.0
+    # torch's exporter keeps a large model's weights in <file>.data.
+    (tmp_path / 'model.onnx.data').write_bytes(b'w' * 3 * 2**20)
+    assert onnx_size_mb(str(graph)) == 4.0
+
+
 @pytest.fixture
 def val_image(synthetic_cityscapes):
     return sorted(
-        glob.glob(
-            osp.join(synthetic_cityscapes, 'leftImg8bit/val/*/*.png')))[0]
+        glob.glob(osp.join(synthetic_cityscapes,
+                           'leftImg8bit/val/*/*.png')))[0]
 
 
 def test_tool_exports_and_checks_each_config(tmp_path, val_image):
@@ -82,8 +91,8 @@ def test_a_failing_config_is_reported_and_the_rest_still_run(
     md = tmp_path / 'table.md'
     with pytest.raises(SystemExit, match='1 of 2 configs failed'):
         tool.main([
-            str(broken), TINY_BASELINE, '--shape', '64', '--image',
-            val_image, '--out-dir',
+            str(broken), TINY_BASELINE, '--shape', '64', '--image', val_image,
+            '--out-dir',
             str(tmp_path / 'onnx'), '--md',
             str(md)
         ])
