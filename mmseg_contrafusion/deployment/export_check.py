@@ -52,8 +52,8 @@ def graph_initializers(onnx_file: str) -> Dict[str, int]:
 def onnx_size_mb(onnx_file: str) -> float:
     """Size of an ONNX model with its external weights (``<file>.data``).
 
-    A model over the exporter's size limit keeps its initializers in a file
-    beside the graph; both are what a deployment ships.
+    torch's exporter writes the initializers to a file beside the graph;
+    a deployment ships both.
     """
     size = osp.getsize(onnx_file)
     if osp.isfile(onnx_file + '.data'):

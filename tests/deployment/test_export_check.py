@@ -37,7 +37,7 @@ def test_onnx_size_counts_the_external_weights(tmp_path):
     graph = tmp_path / 'model.onnx'
     graph.write_bytes(b'g' * 2**20)
     assert onnx_size_mb(str(graph)) == 1.0
-    # torch's exporter keeps a large model's weights in <file>.data.
+    # torch's exporter writes the weights to <file>.data.
     (tmp_path / 'model.onnx.data').write_bytes(b'w' * 3 * 2**20)
     assert onnx_size_mb(str(graph)) == 4.0
 
