@@ -16,14 +16,13 @@ and thread count:
 What is timed is ``model``: whole-image inference at ``shape``, batch 1 (the
 exported graph is ``encode_decode``: logits at input size).
 """
-import json
 import os
 import os.path as osp
 import sys
 import tempfile
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..utils.json_worker import run_json_worker
+from ..utils.json_worker import run_json_worker, serve_json_worker
 from .configs import config_stem, expand_configs
 from .inference_benchmark import SCHEMA, find_row
 from .timing import environment
@@ -93,18 +92,14 @@ def _pytorch_rows(spec: Dict[str, Any]) -> List[dict]:
         log=lambda msg: None)['results']
 
 
-def _worker(argv: Sequence[str]) -> None:
-    """``python -m ...backend_benchmark SPEC.json OUT.json``: one backend."""
-    spec_file, out_file = argv
-    with open(spec_file) as f:
-        spec = json.load(f)
+def _time_in_this_process(spec: Dict[str, Any]) -> Dict[str, Any]:
+    """The worker's measurement: one backend's rows and the environment."""
     if spec.get('threads'):
         import torch
         torch.set_num_threads(spec['threads'])
     rows = (_onnx_rows if spec['backend'] == 'onnxruntime' else _pytorch_rows)(
         spec)
-    with open(out_file, 'w') as f:
-        json.dump(dict(rows=rows, env=environment('cpu')), f)
+    return dict(rows=rows, env=environment('cpu'))
 
 
 def time_backend(spec: Dict[str, Any], folder: str) -> Dict[str, Any]:
@@ -214,4 +209,4 @@ def run_backends(configs: Sequence[str],
 
 if __name__ == '__main__':
     os.environ.setdefault('PYTHONWARNINGS', 'ignore')
-    _worker(sys.argv[1:])
+    serve_json_worker(sys.argv[1:], _time_in_this_process)

@@ -22,16 +22,17 @@ other; ``interleave`` builds all models in this process and times their
 steps in turns (:func:`.train_step.measure_interleaved`), with memory from
 one subprocess per model running its steps alone.
 
-Run as ``python -m mmseg_contrafusion.analysis.train_benchmark SPEC_JSON``
-this module is that subprocess: it measures one model and prints its row.
+Run as ``python -m mmseg_contrafusion.analysis.train_benchmark SPEC.json
+OUT.json`` (:mod:`..utils.json_worker`) this module is that subprocess: it
+measures one model and writes its row.
 """
 import datetime
-import json
 import os.path as osp
-import subprocess
 import sys
+import tempfile
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from ..utils.json_worker import WorkerError, run_json_worker, serve_json_worker
 from .configs import expand_configs, model_key
 from .tables import fmt_number, markdown_table
 from .timing import environment
@@ -39,7 +40,6 @@ from .train_step import (LABEL_BLOCK, NO_CONTRAST, TrainStep, measure,
                          measure_interleaved, row_name, variant_config)
 
 SCHEMA = 'mmseg_contrafusion.benchmark_train/1'
-RESULT_MARKER = 'BENCHMARK_TRAIN_RESULT '
 #: Run with ``python -m`` to measure one model in a process of its own.
 WORKER_MODULE = 'mmseg_contrafusion.analysis.train_benchmark'
 MODE_NOTES = {
@@ -61,23 +61,18 @@ def measure_in_subprocess(spec: Dict[str, Any]) -> Dict[str, Any]:
         spec (dict): Its keyword arguments (JSON-serialisable).
 
     Returns:
-        dict: The row; if the process printed none, an error row with the
-        exit status and the last lines of its output.
+        dict: The row; if the process failed, an error row with the exit
+        status and the last lines of its output.
     """
-    proc = subprocess.run(
-        [sys.executable, '-m', WORKER_MODULE,
-         json.dumps(spec)],
-        capture_output=True,
-        text=True)
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT_MARKER):
-            return json.loads(line[len(RESULT_MARKER):])
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-    return dict(
-        config=spec['path'],
-        name=row_name(spec['path'], spec['without_contrast']),
-        without_contrast=spec['without_contrast'],
-        error=f'worker exited with {proc.returncode}: ' + ' | '.join(tail))
+    with tempfile.TemporaryDirectory(prefix='benchmark_train_') as tmp:
+        try:
+            return run_json_worker(WORKER_MODULE, spec, tmp, 'measure')
+        except WorkerError as error:
+            return dict(
+                config=spec['path'],
+                name=row_name(spec['path'], spec['without_contrast']),
+                without_contrast=spec['without_contrast'],
+                error=str(error))
 
 
 def find_row(rows: Sequence[dict], name: str) -> Optional[dict]:
@@ -357,12 +352,10 @@ def format_table(result: Dict[str, Any]) -> str:
     return '\n'.join(lines)
 
 
-def _worker(argv: Sequence[str]) -> None:
-    """Measure the one model of ``argv[0]`` (a spec JSON); print its row."""
-    spec = json.loads(argv[0])
-    spec['shape'] = tuple(spec['shape'])
-    print(RESULT_MARKER + json.dumps(measure(**spec)), flush=True)
+def _measure_spec(spec: Dict[str, Any]) -> Dict[str, Any]:
+    """The worker's measurement: :func:`.train_step.measure` of a spec."""
+    return measure(**dict(spec, shape=tuple(spec['shape'])))
 
 
 if __name__ == '__main__':
-    _worker(sys.argv[1:])
+    serve_json_worker(sys.argv[1:], _measure_spec)

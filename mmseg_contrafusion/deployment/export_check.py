@@ -13,7 +13,6 @@ mmseg_contrafusion.deployment.export_check SPEC OUT``): a full-size export
 keeps gigabytes alive in the exporter, and a failure of one config must not
 stop the others. The result rows are what :func:`format_table` prints.
 """
-import json
 import os
 import os.path as osp
 import sys
@@ -21,12 +20,10 @@ import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..utils.json_worker import WorkerError, run_json_worker
+from ..utils.json_worker import WorkerError, run_json_worker, serve_json_worker
+from .onnx_export import WRAPPER_PREFIX
 
 WORKER_MODULE = 'mmseg_contrafusion.deployment.export_check'
-#: The exported module is ``LogitsAtInputSize(model)``: its initializers are
-#: named ``segmentor.<the model's parameter path>``.
-WRAPPER_PREFIX = 'segmentor.'
 
 
 def graph_initializers(onnx_file: str) -> Dict[str, int]:
@@ -139,15 +136,9 @@ def check_one(config: str,
         **verified)
 
 
-def _worker(argv: Sequence[str]) -> None:
-    """``python -m ...export_check SPEC.json OUT.json``: one config."""
-    spec_file, out_file = argv
-    with open(spec_file) as f:
-        spec = json.load(f)
-    spec['shape'] = tuple(spec['shape'])
-    row = check_one(**spec)
-    with open(out_file, 'w') as f:
-        json.dump(row, f)
+def _check_spec(spec: Dict[str, Any]) -> Dict[str, Any]:
+    """The worker's measurement: :func:`check_one` of a JSON spec."""
+    return check_one(**dict(spec, shape=tuple(spec['shape'])))
 
 
 def check_exports(configs: Sequence[str],
@@ -238,4 +229,4 @@ def format_table(rows: Sequence[Dict[str, Any]], root: str = '') -> str:
 
 if __name__ == '__main__':
     os.environ.setdefault('PYTHONWARNINGS', 'ignore')
-    _worker(sys.argv[1:])
+    serve_json_worker(sys.argv[1:], _check_spec)

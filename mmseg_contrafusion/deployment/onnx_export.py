@@ -31,6 +31,11 @@ class OnnxExportError(ActionableError):
     """The export failed, or the exported model disagrees with PyTorch."""
 
 
+#: How the export names the segmentor's parameters: ``LogitsAtInputSize``
+#: holds it as ``segmentor``, so an initializer is ``segmentor.<path>``.
+WRAPPER_PREFIX = 'segmentor.'
+
+
 class LogitsAtInputSize(nn.Module):
     """A segmentor's inference path as one ``forward``: the export's graph.
 

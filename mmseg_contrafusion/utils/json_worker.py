@@ -3,13 +3,15 @@
 The benchmarks and the export checks do each measurement in a process of its
 own: a thread pool (ONNX Runtime, OpenMP) or gigabytes kept alive by the
 exporter must not carry over to the next measurement, and one failure must
-not stop the rest. The worker is ``python -m MODULE SPEC.json OUT.json``.
+not stop the rest. The worker is ``python -m MODULE SPEC.json OUT.json``:
+:func:`run_json_worker` starts it, and the module's ``__main__`` block hands
+its arguments to :func:`serve_json_worker`.
 """
 import json
 import os.path as osp
 import subprocess
 import sys
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, Sequence
 
 
 class WorkerError(RuntimeError):
@@ -57,3 +59,21 @@ def run_json_worker(module: str, spec: Dict[str, Any], folder: str,
                           or [f'exit status {proc.returncode}'])
     with open(out_file) as f:
         return json.load(f)
+
+
+def serve_json_worker(argv: Sequence[str], fn: Callable[[Dict[str, Any]],
+                                                        Any]) -> None:
+    """The worker side: ``fn`` of the spec in ``argv[0]``, written to
+    ``argv[1]`` as JSON.
+
+    Args:
+        argv (Sequence[str]): ``[SPEC.json, OUT.json]``.
+        fn (Callable[[dict], Any]): The measurement; its result must be
+            JSON-serialisable.
+    """
+    spec_file, out_file = argv
+    with open(spec_file) as f:
+        spec = json.load(f)
+    result = fn(spec)
+    with open(out_file, 'w') as f:
+        json.dump(result, f)

@@ -1,7 +1,10 @@
 """mmseg_contrafusion.utils.json_worker: a worker process per measurement."""
+import json
+
 import pytest
 
-from mmseg_contrafusion.utils.json_worker import WorkerError, run_json_worker
+from mmseg_contrafusion.utils.json_worker import (WorkerError, run_json_worker,
+                                                  serve_json_worker)
 
 
 def test_worker_result_is_read_back(tmp_path):
@@ -18,3 +21,12 @@ def test_failed_worker_raises_with_its_last_lines(tmp_path):
     assert info.value.returncode != 0
     assert 'no_such_worker_module' in info.value.lines[-1]
     assert 'no_such_worker_module worker exited with' in str(info.value)
+
+
+def test_worker_side_writes_the_result_of_its_spec(tmp_path):
+    spec_file, out_file = tmp_path / 'spec.json', tmp_path / 'out.json'
+    spec_file.write_text(json.dumps(dict(shape=[2, 3])))
+    serve_json_worker(
+        [str(spec_file), str(out_file)],
+        lambda spec: dict(pixels=spec['shape'][0] * spec['shape'][1]))
+    assert json.loads(out_file.read_text()) == dict(pixels=6)
