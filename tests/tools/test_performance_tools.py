@@ -37,7 +37,8 @@ def test_report_cli_writes_json_markdown_and_renders_again(tmp_path, capsys):
         '--quick', '--sections', 'inference', '--runs', '1', '--warmup', '0',
         '--threads', '1', '--out',
         str(out), '--md',
-        str(md)
+        str(md), '--figure',
+        str(tmp_path / 'latency.png')
     ])
     printed = capsys.readouterr().out
     assert '| Target |' in printed and 'PASS' in printed
@@ -50,10 +51,17 @@ def test_report_cli_writes_json_markdown_and_renders_again(tmp_path, capsys):
     assert '\nkeep me\n' in text and not text.startswith('old')
     assert '## Inference, 64x64' in text
     assert 'python tools/analysis/performance_report.py --quick' in text
+    # The figure goes where --figure says (not over docs/images/).
+    assert (tmp_path / 'latency.png').read_bytes()[:4] == b'\x89PNG'
 
     # --render writes the Markdown of the JSON again, measuring nothing.
     again = tmp_path / 'again.md'
-    rendered = pr.main(['--render', str(out), '--md', str(again)])
+    rendered = pr.main([
+        '--render',
+        str(out), '--md',
+        str(again), '--figure',
+        str(tmp_path / 'latency.png')
+    ])
     assert rendered['checks'] == report['checks']
     assert again.read_text().split(NOTES_BEGIN)[0] == \
         text.split(NOTES_BEGIN)[0]
