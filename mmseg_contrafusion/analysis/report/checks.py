@@ -1,6 +1,7 @@
 """The targets of the report with their measured values and verdicts."""
 from typing import Any, Dict, List, Optional
 
+from .bounds import report_bounds
 from .settings import TARGETS
 
 
@@ -53,7 +54,29 @@ def section_label(section: Dict[str, Any]) -> str:
     return f'{shape}, {threads} threads' if threads else shape
 
 
-def _inference_checks(inference: Dict[str, Any], basis: str) -> List[dict]:
+def encoder_bound_note(bound: Optional[dict]) -> str:
+    """The check's note on :func:`.bounds.encoder_bound` (empty without)."""
+    if not bound:
+        return ''
+    return (f"lower bound {bound['bound']:.3f}: the decoder's "
+            f"{bound['decoder_gflops']:.2f} GFLOPs "
+            f"({100 * bound['flops_ratio']:.1f}% of the encoders') at the "
+            f"faster encoder's "
+            f"{max(bound['transformer_gflops_s'], bound['cnn_gflops_s']):.0f}"
+            ' GFLOP/s')
+
+
+def onnx_bound_note(bounds: Optional[dict], key: str) -> str:
+    """The check's note on :func:`.bounds.onnx_bounds` (empty without)."""
+    if not bounds or key not in bounds:
+        return ''
+    return (f'lower bound {bounds[key]:.2f}: ONNX Runtime\'s Conv nodes '
+            f"alone ({100 * bounds['conv_share']:.0f}% of its node time)")
+
+
+def _inference_checks(inference: Dict[str, Any],
+                      basis: str,
+                      bound: Optional[dict] = None) -> List[dict]:
     r = inference['ratios']
     where = section_label(inference)
     checks = [
@@ -63,6 +86,7 @@ def _inference_checks(inference: Dict[str, Any], basis: str) -> List[dict]:
             r['model_over_encoders'].get(basis),
             '<=',
             TARGETS['model_over_encoders'],
+            detail=encoder_bound_note(bound),
             ratios=r['model_over_encoders']),
         make_check(
             f'inference {where}: ContraFusionNet / PSPNet R50-D8',
@@ -86,7 +110,9 @@ def _inference_checks(inference: Dict[str, Any], basis: str) -> List[dict]:
     return checks
 
 
-def _deployment_checks(section: Dict[str, Any], basis: str) -> List[dict]:
+def _deployment_checks(section: Dict[str, Any],
+                       basis: str,
+                       bounds: Optional[dict] = None) -> List[dict]:
     r = section['ratios']
     where = section_label(section)
     return [
@@ -96,6 +122,7 @@ def _deployment_checks(section: Dict[str, Any], basis: str) -> List[dict]:
             r['onnx_over_eager'].get(basis),
             '<=',
             TARGETS['onnx_over_eager'],
+            detail=onnx_bound_note(bounds, 'onnx_over_eager'),
             ratios=r['onnx_over_eager']),
         make_check(
             f'deployment {where}: ContraFusionNet ONNX Runtime / SegFormer '
@@ -103,6 +130,7 @@ def _deployment_checks(section: Dict[str, Any], basis: str) -> List[dict]:
             r['onnx_over_segformer_eager'].get(basis),
             '<=',
             TARGETS['onnx_over_segformer_eager'],
+            detail=onnx_bound_note(bounds, 'onnx_over_segformer_eager'),
             ratios=r['onnx_over_segformer_eager'])
     ]
 
@@ -163,14 +191,21 @@ def build_checks(report: Dict[str, Any]) -> List[dict]:
         report (dict): The report (its measured sections).
 
     Returns:
-        list[dict]: :func:`make_check` results, inference first.
+        list[dict]: :func:`make_check` results, inference first. With the
+        profile's FLOPs and ONNX Runtime profiles, the time checks note the
+        lower bound of :mod:`.bounds` that the same run gives.
     """
     basis = time_basis(report['settings']['device'])
+    inference = sections_of(report, 'inference')
+    deployment = sections_of(report, 'deployment')
+    bounds = report_bounds(report.get('profile'), inference, deployment, basis)
     checks: List[dict] = []
-    for section in sections_of(report, 'inference'):
-        checks += _inference_checks(section, basis)
-    for section in sections_of(report, 'deployment'):
-        checks += _deployment_checks(section, basis)
+    for section in inference:
+        checks += _inference_checks(
+            section, basis, bounds['inference'].get(section.get('threads')))
+    for section in deployment:
+        checks += _deployment_checks(
+            section, basis, bounds['deployment'].get(section.get('threads')))
     if report.get('training'):
         for key, entry in report['training']['shapes'].items():
             checks += _training_checks(key, entry['ratios'], basis)

@@ -11,7 +11,8 @@ from typing import Any, Dict, Optional
 from .. import dataloader_benchmark, inference_benchmark, train_benchmark
 from ..configs import REPO_ROOT
 from ..tables import fmt_number, markdown_table
-from .checks import section_label, sections_of
+from .bounds import decoder_flops, report_bounds
+from .checks import section_label, sections_of, time_basis
 from .ratios import BASES
 from .settings import ROLE_NAMES
 
@@ -139,6 +140,72 @@ def format_training(section: Dict[str, Any]) -> str:
             ''
         ]
     return '\n'.join(parts)
+
+
+def format_bounds(report: Dict[str, Any]) -> str:
+    """FLOPs, throughputs and the lower bounds of :mod:`.bounds`."""
+    profile = report['profile']
+    lines = []
+    if profile.get('flops'):
+        f = decoder_flops(profile['flops'])
+        lines += [
+            'FLOPs of ContraFusionNet\'s inference forward (mmengine '
+            '`FlopAnalyzer`, one multiply-add = one FLOP): MiT '
+            f"{f['transformer'] / 1e9:.2f} G, ResNet-50 "
+            f"{f['cnn'] / 1e9:.2f} G, decoder (everything else) "
+            f"{f['decoder'] / 1e9:.2f} G = "
+            f"{100 * f['decoder'] / f['encoders']:.1f}% of the encoders'.", ''
+        ]
+    bounds = report_bounds(profile, sections_of(report, 'inference'),
+                           sections_of(report, 'deployment'),
+                           time_basis(report['settings']['device']))
+    rows = []
+    for section in sections_of(report, 'inference'):
+        b = bounds['inference'].get(section.get('threads'))
+        if b:
+            rows.append([
+                str(section.get('threads')),
+                fmt_number(b['transformer_gflops_s'], 1),
+                fmt_number(b['cnn_gflops_s'], 1),
+                fmt_number(b['decoder_gflops_s'], 1),
+                fmt_number(b['bound'], 3),
+                fmt_number(section['ratios']['model_over_encoders'].get('min'),
+                           3)
+            ])
+    if rows:
+        lines += [
+            'Throughput of each part (fastest run) and the least eager / '
+            'encoders ratio the decoder\'s FLOPs allow at the faster '
+            'encoder\'s throughput:', '',
+            markdown_table([
+                'Threads', 'MiT GFLOP/s', 'ResNet GFLOP/s', 'Decoder GFLOP/s',
+                'Lower bound', 'Measured'
+            ], rows), ''
+        ]
+    for onnx in profile.get('onnx') or []:
+        threads = onnx['threads']
+        b = bounds['deployment'].get(threads, {})
+        lines += [
+            f"ONNX Runtime's own profile of {onnx['config']} "
+            f"({threads} threads, mean of {onnx['runs']} runs: "
+            f"{onnx['node_ms']:.0f} ms of node time in "
+            f"{onnx['run_ms']:.0f} ms runs), by operator type:", '',
+            markdown_table(['Operator', 'ms', 'Nodes', 'Share'], [[
+                o['op'],
+                fmt_number(o['ms'], 1), f"{o['nodes']:g}",
+                f"{o['ms'] / onnx['node_ms']:.2f}"
+            ] for o in onnx['ops'][:profile['top']]]), ''
+        ]
+        if 'onnx_over_eager' in b and 'onnx_over_segformer_eager' in b:
+            lines += [
+                f"Its Conv nodes alone take {onnx['conv_ms']:.0f} ms: "
+                f"{b['onnx_over_eager']:.2f} of ContraFusionNet's and "
+                f"{b['onnx_over_segformer_eager']:.2f} of SegFormer's eager "
+                'time in the deployment section at '
+                f'{threads} threads, the least either ratio can be with '
+                'every other node for free.', ''
+            ]
+    return '\n'.join(lines)
 
 
 def format_profile(profile: Dict[str, Any]) -> str:
@@ -272,8 +339,9 @@ def format_markdown(report: Dict[str, Any],
         ]
     if report.get('profile'):
         lines += [
-            '## Where the time goes (torch.profiler)', '',
-            format_profile(report['profile'])
+            '## Where the time goes', '',
+            format_profile(report['profile']),
+            format_bounds(report)
         ]
     lines += [
         '## Configs', '',

@@ -1,11 +1,13 @@
 """Where the time goes: operators (torch.profiler) and module times."""
 import functools
 import time
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
+from ...deployment.onnx_profile import profile_in_own_process
 from ..configs import config_stem, load_config
+from ..flops import count_flops
 from ..model_builders import build_model, image_metas, inference_forward
 from ..timing import synchronize, time_call
 from ..train_step import TrainStep
@@ -95,22 +97,38 @@ def module_times(model: torch.nn.Module, inputs: torch.Tensor,
     return rows
 
 
-def run_profile(configs: Dict[str, str], settings: Dict[str, Any], batch: int,
-                device: str, log: Callable[[str], None]) -> Dict[str, Any]:
+def run_profile(
+    configs: Dict[str, str],
+    settings: Dict[str, Any],
+    batch: int,
+    device: str,
+    log: Callable[[str], None],
+    onnx_files: Optional[Dict[str, str]] = None,
+    threads: Sequence[int] = ()
+) -> Dict[str, Any]:
     """Top operators of inference and of each model's training step.
 
     Args:
         configs (dict): Role -> config.
         settings (dict): The report settings (``profile_top``,
-            ``inference_shape``, ``train_shapes``).
+            ``inference_shape``, ``train_shapes``, ``runs``, ``warmup``).
         batch (int): Images per training step.
         device (str): Device.
         log (Callable[[str], None]): Progress messages.
+        onnx_files (dict, optional): Config -> its export (the deployment
+            section's); with ContraFusionNet's, ONNX Runtime profiles it.
+            Defaults to None.
+        threads (Sequence[int]): Thread counts of the ONNX Runtime
+            profiles (the deployment section's). Defaults to ().
 
     Returns:
         dict: ``top``, ``inference`` (operators and :func:`module_times`
-        of ContraFusionNet) and ``training`` (operators per model and
-        ``extra_ops``, what each contrastive model adds to the baseline).
+        of ContraFusionNet), ``flops`` (:func:`..flops.count_flops` of its
+        inference), ``onnx`` (one
+        :func:`...deployment.onnx_profile.onnx_op_times` of its export per
+        thread count, each in a process of its own) and ``training``
+        (operators per model and ``extra_ops``, what each contrastive model
+        adds to the baseline).
     """
     top = settings['profile_top']
     out: Dict[str, Any] = dict(top=top)
@@ -127,7 +145,17 @@ def run_profile(configs: Dict[str, str], settings: Dict[str, Any], batch: int,
         modules = module_times(model, inputs, metas, device)
     out['inference'] = dict(
         shape=list(shape), total_ms=total, ops=ops, modules=modules)
+    out['flops'] = count_flops(model, shape)
     del model
+    onnx_file = (onnx_files or {}).get(configs['model'])
+    out['onnx'] = []
+    for count in (threads if onnx_file else ()):
+        log(f'[performance] ONNX Runtime node profile, {count} threads')
+        out['onnx'].append(
+            dict(
+                profile_in_own_process(onnx_file, shape, count,
+                                       settings['runs'], settings['warmup']),
+                config=config_stem(configs['model'])))
     shape = tuple(settings['train_shapes'][0])
     log(f'[performance] profiling training steps at {shape[0]}x{shape[1]}')
     train: Dict[str, Any] = dict(shape=list(shape), models={})

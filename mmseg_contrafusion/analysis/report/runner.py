@@ -105,6 +105,7 @@ def run_report(quick: bool = False,
                 run_inference(configs, settings, device, t, log, i == 0)
                 for i, t in enumerate(counts)
             ]
+        files: Dict[str, str] = {}
         if 'deployment' in sections:
             if device != 'cpu':
                 log('[performance] deployment: ONNX Runtime is timed on the '
@@ -125,8 +126,14 @@ def run_report(quick: bool = False,
                                       report.get('training'), quick, data_root,
                                       log, tmp)
         if profile:
-            report['profile'] = run_profile(configs, settings, batch, device,
-                                            log)
+            report['profile'] = run_profile(
+                configs,
+                settings,
+                batch,
+                device,
+                log,
+                onnx_files=files,
+                threads=counts)
     report['checks'] = build_checks(report)
     report['env'] = environment(device)
     report['env']['threads'] = ', '.join(map(str, counts))

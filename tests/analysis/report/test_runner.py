@@ -120,6 +120,16 @@ def _check_profile(report):
     models = report['profile']['training']['models']
     assert set(models) == {'nocontrast', 'model', 'cac', 'mscs'}
     assert all(m['total_ms'] > 0 and m['ops'] for m in models.values())
+    # FLOPs and one ONNX Runtime node profile per thread count give the
+    # lower bounds that the time checks note.
+    flops = report['profile']['flops']
+    assert flops['flops'] > flops['by_module']['backbone'] + \
+        flops['by_module']['cnn_backbone'] > 0
+    assert [p['threads'] for p in report['profile']['onnx']] == [1, 2]
+    assert all(p['conv_ms'] > 0 for p in report['profile']['onnx'])
+    for check in report['checks']:
+        if 'MiT alone' in check['what'] or 'ONNX Runtime /' in check['what']:
+            assert check['detail'].startswith('lower bound '), check
 
 
 def test_quick_report(synthetic_cityscapes, tmp_path):
@@ -176,6 +186,8 @@ def test_quick_report(synthetic_cityscapes, tmp_path):
                     '## Training step', '## Data pipeline',
                     '## Where the time goes', '## Configs'):
         assert heading in text
+    assert "ONNX Runtime's own profile of" in text
+    assert 'Lower bound' in text and 'Its Conv nodes alone take' in text
 
     # Rendering the JSON again measures nothing and gives the same text.
     again = tmp_path / 'again.md'
