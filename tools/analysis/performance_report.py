@@ -18,7 +18,9 @@ deployment at every ``--threads`` count),
 time and peak memory, at 512x512 and 512x1024) and **data** (the training
 loader's images/s against what the step consumes). Targets are judged on
 the fastest of the interleaved timed runs; the median wall and CPU time
-ratios are reported beside. ``--profile`` adds the top operators.
+ratios are reported beside. ``--profile`` adds the top operators, the
+FLOPs and ONNX Runtime's own node profile, and with them the lower bound
+of each time target that the run's figures give.
 
 Writes the JSON (every figure, every run) and a Markdown report (``--md``;
 ``docs/performance.md`` by default, ``--md ''`` to skip). Text between
@@ -77,7 +79,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--profile',
         action='store_true',
-        help='add the top operators of inference and of each training step')
+        help='add the top operators of inference and of each training '
+        "step, FLOPs and ONNX Runtime's node profile (the lower bounds of "
+        'the time targets)')
     parser.add_argument(
         '--config',
         action='append',
