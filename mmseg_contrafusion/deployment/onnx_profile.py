@@ -23,8 +23,11 @@ import numpy as np
 
 from ..utils.json_worker import run_json_worker, serve_json_worker
 
-#: Operator types counted as convolutions (:func:`conv_ms`).
+#: Operator types counted as convolutions (:func:`op_ms`).
 CONV_OPS = ('Conv', 'FusedConv', 'ConvTranspose', 'QLinearConv', 'ConvInteger')
+#: Operator types counted as matrix products (:func:`op_ms`).
+MATMUL_OPS = ('MatMul', 'FusedMatMul', 'Gemm', 'FusedGemm', 'MatMulInteger',
+              'QLinearMatMul')
 WORKER_MODULE = 'mmseg_contrafusion.deployment.onnx_profile'
 
 
@@ -78,8 +81,8 @@ def onnx_op_times(onnx_file: str,
     Returns:
         dict: ``ops`` (``op``, ``ms`` per run, ``nodes`` per run), slowest
         first; ``node_ms`` (their sum), ``run_ms`` (mean wall time of a
-        profiled ``model_run``), ``conv_ms`` (:data:`CONV_OPS`), ``runs``
-        and ``threads``.
+        profiled ``model_run``), ``conv_ms`` (:data:`CONV_OPS`),
+        ``matmul_ms`` (:data:`MATMUL_OPS`), ``runs`` and ``threads``.
     """
     import onnxruntime as ort
 
@@ -115,14 +118,16 @@ def onnx_op_times(onnx_file: str,
         ops=ops,
         node_ms=sum(o['ms'] for o in ops),
         run_ms=sum(end - start for start, end in windows) / 1e3 / runs,
-        conv_ms=conv_ms(ops),
+        conv_ms=op_ms(ops, CONV_OPS),
+        matmul_ms=op_ms(ops, MATMUL_OPS),
         runs=runs,
         threads=threads)
 
 
-def conv_ms(ops: Sequence[Dict[str, Any]]) -> float:
-    """Time (ms) of the :data:`CONV_OPS` among ``ops``."""
-    return sum(o['ms'] for o in ops if o['op'] in CONV_OPS)
+def op_ms(ops: Sequence[Dict[str, Any]], types: Sequence[str]) -> float:
+    """Time (ms) of the operator ``types`` among ``ops``
+    (:func:`onnx_op_times`'s)."""
+    return sum(o['ms'] for o in ops if o['op'] in types)
 
 
 def _profile_in_this_process(spec: Dict[str, Any]) -> Dict[str, Any]:

@@ -6,7 +6,8 @@ import torch
 
 from mmseg_contrafusion.deployment import export_onnx
 from mmseg_contrafusion.deployment.onnx_export import build_segmentor
-from mmseg_contrafusion.deployment.onnx_profile import (CONV_OPS, node_times,
+from mmseg_contrafusion.deployment.onnx_profile import (CONV_OPS, MATMUL_OPS,
+                                                        node_times,
                                                         onnx_op_times,
                                                         profile_in_own_process)
 
@@ -35,8 +36,12 @@ def test_node_times_keep_the_runs_after_the_warmup():
         _node('add_0', 'Add', 260, 5),
         # Outside every run (e.g. session initialisation): never counted.
         _node('conv_0', 'Conv', 500, 7),
-        dict(cat='Node', name='conv_0_fence_before', ts=211, dur=1,
-             args=dict(op_name='Conv')),
+        dict(
+            cat='Node',
+            name='conv_0_fence_before',
+            ts=211,
+            dur=1,
+            args=dict(op_name='Conv')),
     ]
     assert node_times(events, skip=1) == {'Conv': [40], 'Add': [5]}
     assert node_times(events) == {'Conv': [50, 40], 'Add': [5]}
@@ -60,6 +65,9 @@ def test_profile_sums_node_time_by_operator(tiny_onnx):
         sum(o['ms'] for o in result['ops']))
     assert result['conv_ms'] == pytest.approx(
         sum(o['ms'] for o in result['ops'] if o['op'] in CONV_OPS))
+    assert result['matmul_ms'] == pytest.approx(
+        sum(o['ms'] for o in result['ops'] if o['op'] in MATMUL_OPS))
+    assert not set(CONV_OPS) & set(MATMUL_OPS)
     # One thread runs the nodes one after another inside each run.
     assert 0 < result['node_ms'] <= result['run_ms']
     assert result['runs'] == 2 and result['threads'] == 1

@@ -21,21 +21,40 @@ def make_check(what: str,
                op: str,
                target: Optional[float],
                detail: str = '',
-               ratios: Optional[Dict[str, float]] = None) -> dict:
+               ratios: Optional[Dict[str, float]] = None,
+               lower_bound: Optional[float] = None) -> dict:
     """One check: ``value op target`` (``'<='``, ``'>='`` or ``'=='``).
+
+    Args:
+        what (str): What is checked.
+        value (float, optional): The measured value.
+        op (str): ``'<='``, ``'>='``, ``'=='``, or ``''`` without a target.
+        target (float, optional): The limit; None: measured only.
+        detail (str): A note. Defaults to ''.
+        ratios (dict, optional): The value on every time basis.
+        lower_bound (float, optional): The least value the measured work
+            allows (:mod:`.bounds`). A value below it comes from a change
+            of the machine's speed between the timed runs: no verdict.
 
     Returns:
         dict: The fields given and ``passed`` (None without a value or a
-        target) and ``status``: ``PASS``, ``MISS``, ``INFO`` (no target)
+        target, or below ``lower_bound``) and ``status``: ``PASS``,
+        ``MISS``, ``INFO`` (no target), ``NOISY`` (below ``lower_bound``)
         or ``-`` (no value).
     """
-    if value is None or target is None:
+    noisy = (
+        value is not None and lower_bound is not None and value < lower_bound)
+    if value is None or target is None or noisy:
         passed = None
     else:
         passed = value <= target if op == '<=' else (
             value >= target if op == '>=' else value == target)
-    status = ('INFO' if target is None else '-' if passed is None else
+    status = ('INFO' if target is None else
+              'NOISY' if noisy else '-' if passed is None else
               ('PASS' if passed else 'MISS'))
+    if noisy:
+        detail = ('below its lower bound: the machine\'s speed changed '
+                  'between the timed runs, no verdict; ' + detail)
     return dict(
         what=what,
         value=value,
@@ -70,8 +89,9 @@ def onnx_bound_note(bounds: Optional[dict], key: str) -> str:
     """The check's note on :func:`.bounds.onnx_bounds` (empty without)."""
     if not bounds or key not in bounds:
         return ''
-    return (f'lower bound {bounds[key]:.2f}: ONNX Runtime\'s Conv nodes '
-            f"alone ({100 * bounds['conv_share']:.0f}% of its node time)")
+    return (f'lower bound {bounds[key]:.2f}: ONNX Runtime\'s Conv, MatMul '
+            f"and Gemm nodes alone ({100 * bounds['dense_share']:.0f}% of its "
+            'node time)')
 
 
 def _inference_checks(inference: Dict[str, Any],
@@ -87,7 +107,8 @@ def _inference_checks(inference: Dict[str, Any],
             '<=',
             TARGETS['model_over_encoders'],
             detail=encoder_bound_note(bound),
-            ratios=r['model_over_encoders']),
+            ratios=r['model_over_encoders'],
+            lower_bound=bound['bound'] if bound else None),
         make_check(
             f'inference {where}: ContraFusionNet / PSPNet R50-D8',
             r['model_over_pspnet'].get(basis),
@@ -123,7 +144,8 @@ def _deployment_checks(section: Dict[str, Any],
             '<=',
             TARGETS['onnx_over_eager'],
             detail=onnx_bound_note(bounds, 'onnx_over_eager'),
-            ratios=r['onnx_over_eager']),
+            ratios=r['onnx_over_eager'],
+            lower_bound=(bounds or {}).get('onnx_over_eager')),
         make_check(
             f'deployment {where}: ContraFusionNet ONNX Runtime / SegFormer '
             '(same MiT) eager',
@@ -131,7 +153,8 @@ def _deployment_checks(section: Dict[str, Any],
             '<=',
             TARGETS['onnx_over_segformer_eager'],
             detail=onnx_bound_note(bounds, 'onnx_over_segformer_eager'),
-            ratios=r['onnx_over_segformer_eager'])
+            ratios=r['onnx_over_segformer_eager'],
+            lower_bound=(bounds or {}).get('onnx_over_segformer_eager'))
     ]
 
 

@@ -6,6 +6,7 @@ from mmseg_contrafusion.analysis.report.bounds import (decoder_flops,
                                                        onnx_bounds,
                                                        report_bounds)
 from mmseg_contrafusion.analysis.report.checks import (encoder_bound_note,
+                                                       make_check,
                                                        onnx_bound_note)
 
 FLOPS = dict(flops=110e9, by_module=dict(backbone=40e9, cnn_backbone=60e9))
@@ -18,7 +19,17 @@ DEPLOYMENT = dict(
     segformer_pytorch_s=dict(min=0.6),
     model_onnxruntime_s=dict(min=0.7),
     segformer_onnxruntime_s=dict(min=0.4))
-ONNX = dict(threads=2, conv_ms=300.0, node_ms=400.0)
+# 250 ms of Conv, 50 of matrix products, 100 of the rest.
+ONNX = dict(
+    threads=2,
+    node_ms=400.0,
+    ops=[
+        dict(op='Conv', ms=250.0),
+        dict(op='Add', ms=60.0),
+        dict(op='FusedMatMul', ms=30.0),
+        dict(op='Gemm', ms=20.0),
+        dict(op='Transpose', ms=40.0)
+    ])
 
 
 def test_encoder_bound_by_hand():
@@ -42,10 +53,13 @@ def test_encoder_bound_by_hand():
 def test_onnx_bounds_by_hand():
     bounds = onnx_bounds(ONNX, DEPLOYMENT)
     assert bounds == pytest.approx(
-        dict(conv_share=0.75, onnx_over_eager=0.3,
-             onnx_over_segformer_eager=0.5))
-    assert onnx_bound_note(bounds, 'onnx_over_eager').startswith(
-        'lower bound 0.30')
+        dict(
+            dense_ms=300.0,
+            dense_share=0.75,
+            onnx_over_eager=0.3,
+            onnx_over_segformer_eager=0.5))
+    assert onnx_bound_note(bounds,
+                           'onnx_over_eager').startswith('lower bound 0.30')
     assert onnx_bound_note(None, 'onnx_over_eager') == ''
 
 
@@ -58,10 +72,20 @@ def test_report_bounds_pair_sections_by_threads():
         dict(threads=1, ratios=DEPLOYMENT),
         dict(threads=2, ratios=DEPLOYMENT)
     ]
-    bounds = report_bounds(dict(flops=FLOPS, onnx=[ONNX]), inference,
-                           deployment)
+    bounds = report_bounds(
+        dict(flops=FLOPS, onnx=[ONNX]), inference, deployment)
     assert set(bounds['inference']) == {1, 2}
     # Only 2 threads has an ONNX Runtime profile.
     assert set(bounds['deployment']) == {2}
     assert report_bounds(None, inference, deployment) == dict(
         inference={}, deployment={})
+
+
+def test_a_ratio_below_its_bound_gets_no_verdict():
+    noisy = make_check('t', 0.95, '<=', 1.05, lower_bound=1.06)
+    assert noisy['status'] == 'NOISY' and noisy['passed'] is None
+    assert noisy['detail'].startswith('below its lower bound')
+    assert make_check('t', 1.07, '<=', 1.05, lower_bound=1.06)['status'] == \
+        'MISS'
+    assert make_check('t', 1.0, '<=', 1.05, lower_bound=0.9)['status'] == \
+        'PASS'

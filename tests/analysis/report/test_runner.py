@@ -100,7 +100,7 @@ def _check_checks(report):
         if check['target'] is None:  # measured, no target (MS/CS time)
             assert check['status'] == 'INFO' and 'MS/CS' in check['what']
         else:
-            assert check['status'] in ('PASS', 'MISS')
+            assert check['status'] in ('PASS', 'MISS', 'NOISY')
     hook_check = next(c for c in report['checks']
                       if 'module calls' in c['what'])
     assert hook_check['status'] == 'PASS'
@@ -129,7 +129,7 @@ def _check_profile(report):
     assert all(p['conv_ms'] > 0 for p in report['profile']['onnx'])
     for check in report['checks']:
         if 'MiT alone' in check['what'] or 'ONNX Runtime /' in check['what']:
-            assert check['detail'].startswith('lower bound '), check
+            assert 'lower bound ' in check['detail'], check
 
 
 def test_quick_report(synthetic_cityscapes, tmp_path):
@@ -187,7 +187,8 @@ def test_quick_report(synthetic_cityscapes, tmp_path):
                     '## Where the time goes', '## Configs'):
         assert heading in text
     assert "ONNX Runtime's own profile of" in text
-    assert 'Lower bound' in text and 'Its Conv nodes alone take' in text
+    assert 'Lower bound' in text
+    assert 'Its Conv, MatMul and Gemm nodes alone take' in text
 
     # Rendering the JSON again measures nothing and gives the same text.
     again = tmp_path / 'again.md'
