@@ -13,7 +13,7 @@ from mmseg_contrafusion.analysis.report import (NOTES_BEGIN, NOTES_END, ROLES,
                                                 SCHEMA, format_summary,
                                                 plot_latency, render_report,
                                                 run_report, write_markdown)
-from mmseg_contrafusion.analysis.report.figure import BARS, latency_bars
+from mmseg_contrafusion.analysis.report.figure import PANELS, latency_bars
 
 
 def _positive(value):
@@ -151,8 +151,13 @@ def test_quick_report(synthetic_cityscapes, tmp_path):
     figure = tmp_path / 'images' / 'latency.png'
     assert plot_latency(report, str(figure))
     assert figure.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
-    bars = dict(latency_bars(report)[2])
-    assert set(bars) == {label for label, _, _ in BARS}
+    # Each panel holds the bars of one section, at every thread count.
+    panels = latency_bars(report)
+    assert list(panels) == [title for title, _, _ in PANELS]
+    for title, _, bars in PANELS:
+        assert sorted(panels[title]) == [1, 2]
+        assert [label for label, _ in panels[title][2]] == \
+            [label for label, _ in bars]
     write_markdown(report, str(md), str(figure))
     assert report['schema'] == SCHEMA
     for key in ('env', 'settings', 'configs', 'targets', 'inference',
