@@ -6,9 +6,10 @@ speed seen in the same run:
 - **eager / encoders.** The decoder's FLOPs (those of the whole inference
   forward less those of both encoders, mmengine's ``FlopAnalyzer``) take at
   least ``decoder FLOPs / r`` seconds, where ``r`` is the higher of the two
-  encoders' measured throughputs (FLOPs per second of the fastest run): a
-  decoder of 1x1 convolutions and elementwise work runs no faster per FLOP
-  than a ResNet's 3x3 convolutions. So the ratio is at least
+  encoders' measured throughputs (FLOPs per second of the fastest run),
+  on the assumption that a decoder of 1x1 convolutions and elementwise work
+  runs no faster per FLOP than the best part of the model (the ResNet's 3x3
+  convolutions). So the ratio is at least
   ``1 + decoder FLOPs / r / (encoder seconds)``.
 - **ONNX Runtime / eager.** Under ONNX Runtime the convolution and
   matrix-product nodes alone (its own profiler,
@@ -24,8 +25,6 @@ between the timed runs and the ratio gives no verdict
 (:func:`.checks.make_check`).
 """
 from typing import Any, Dict, Optional, Sequence
-
-from ...deployment.onnx_profile import CONV_OPS, MATMUL_OPS, op_ms
 
 
 def decoder_flops(flops: Dict[str, Any]) -> Dict[str, float]:
@@ -64,7 +63,8 @@ def encoder_bound(flops: Dict[str, Any],
     Returns:
         dict, optional: ``bound``, ``flops_ratio`` (decoder FLOPs over the
         encoders'), ``decoder_gflops``, the encoders' throughputs
-        ``transformer_gflops_s`` / ``cnn_gflops_s`` and the decoder's
+        ``transformer_gflops_s`` / ``cnn_gflops_s``, the higher of the two
+        ``fastest_gflops_s`` (the one the bound uses) and the decoder's
         ``decoder_gflops_s`` (from the model's own time); None without the
         times.
     """
@@ -82,6 +82,7 @@ def encoder_bound(flops: Dict[str, Any],
         decoder_gflops=f['decoder'] / 1e9,
         transformer_gflops_s=f['transformer'] / t_mit / 1e9,
         cnn_gflops_s=f['cnn'] / t_cnn / 1e9,
+        fastest_gflops_s=best / 1e9,
         decoder_gflops_s=(f['decoder'] / decoder_s /
                           1e9 if decoder_s > 0 else None))
 
@@ -105,8 +106,7 @@ def onnx_bounds(onnx_profile: Dict[str, Any],
         ``onnx_over_segformer_eager``: the dense nodes' time over
         ContraFusionNet's and over SegFormer's eager time.
     """
-    ops = onnx_profile['ops']
-    dense_ms = op_ms(ops, CONV_OPS) + op_ms(ops, MATMUL_OPS)
+    dense_ms = onnx_profile['conv_ms'] + onnx_profile['matmul_ms']
     out = dict(
         dense_ms=dense_ms, dense_share=dense_ms / onnx_profile['node_ms'])
     for key, role in (('onnx_over_eager', 'model'),

@@ -80,9 +80,7 @@ def encoder_bound_note(bound: Optional[dict]) -> str:
     return (f"lower bound {bound['bound']:.3f}: the decoder's "
             f"{bound['decoder_gflops']:.2f} GFLOPs "
             f"({100 * bound['flops_ratio']:.1f}% of the encoders') at the "
-            f"faster encoder's "
-            f"{max(bound['transformer_gflops_s'], bound['cnn_gflops_s']):.0f}"
-            ' GFLOP/s')
+            f"faster encoder's {bound['fastest_gflops_s']:.0f} GFLOP/s")
 
 
 def onnx_bound_note(bounds: Optional[dict], key: str) -> str:

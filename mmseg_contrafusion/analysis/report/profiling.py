@@ -149,13 +149,15 @@ def run_profile(
     del model
     onnx_file = (onnx_files or {}).get(configs['model'])
     out['onnx'] = []
-    for count in (threads if onnx_file else ()):
-        log(f'[performance] ONNX Runtime node profile, {count} threads')
-        out['onnx'].append(
-            dict(
-                profile_in_own_process(onnx_file, shape, count,
-                                       settings['runs'], settings['warmup']),
-                config=config_stem(configs['model'])))
+    if onnx_file:
+        for count in threads:
+            log(f'[performance] ONNX Runtime node profile, {count} threads')
+            out['onnx'].append(
+                dict(
+                    profile_in_own_process(onnx_file, shape, count,
+                                           settings['runs'],
+                                           settings['warmup']),
+                    config=config_stem(configs['model'])))
     shape = tuple(settings['train_shapes'][0])
     log(f'[performance] profiling training steps at {shape[0]}x{shape[1]}')
     train: Dict[str, Any] = dict(shape=list(shape), models={})

@@ -19,10 +19,13 @@ DEPLOYMENT = dict(
     segformer_pytorch_s=dict(min=0.6),
     model_onnxruntime_s=dict(min=0.7),
     segformer_onnxruntime_s=dict(min=0.4))
-# 250 ms of Conv, 50 of matrix products, 100 of the rest.
+# 250 ms of Conv, 50 of matrix products, 100 of the rest (as onnx_op_times
+# sums them).
 ONNX = dict(
     threads=2,
     node_ms=400.0,
+    conv_ms=250.0,
+    matmul_ms=50.0,
     ops=[
         dict(op='Conv', ms=250.0),
         dict(op='Add', ms=60.0),
@@ -40,6 +43,7 @@ def test_encoder_bound_by_hand():
     # least 1/6 s next to the encoders' 3 s.
     assert bound['transformer_gflops_s'] == pytest.approx(20)
     assert bound['cnn_gflops_s'] == pytest.approx(60)
+    assert bound['fastest_gflops_s'] == pytest.approx(60)
     assert bound['bound'] == pytest.approx(1 + (10 / 60) / 3)
     assert bound['flops_ratio'] == pytest.approx(0.1)
     # The decoder's own 0.5 s: 20 GFLOP/s.
